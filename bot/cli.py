@@ -1,0 +1,136 @@
+"""The ``notebot`` command line: the only place that parses arguments."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from index import store
+from index.search import Searcher
+
+from . import config
+from .console import render_hits
+
+
+class UsageError(Exception):
+    """Bad usage; exit status 2 with a one-line message."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see 'notebot {self.prog.split()[-1]} --help')"
+                         if " " in self.prog else f"{message} (see 'notebot --help')")
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return n
+
+
+def make_parser() -> Parser:
+    parser = Parser(prog="notebot", description="Answers questions from a team's notes.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def common(p):
+        p.add_argument("--corpus", metavar="DIR", help="notes directory (default: ./corpus, "
+                       "or NOTEBOT_CORPUS)")
+        p.add_argument("--index", metavar="DIR", help="index directory (default: in the user "
+                       "cache, or NOTEBOT_INDEX)")
+        return p
+
+    p = common(sub.add_parser("build", help="bring the index up to date with the notes"))
+    p.add_argument("--full", action="store_true", help="rebuild from scratch")
+    p = common(sub.add_parser("ask", help="answer a question (or one per line on stdin)"))
+    p.add_argument("question", nargs="?", help="the question; omit to read standard input")
+    p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per question")
+    p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p = common(sub.add_parser("console", help="interactive local mode"))
+    p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
+    return parser
+
+
+def _say(line: str):
+    print(f"notebot: {line}", file=sys.stderr, flush=True)
+
+
+def cmd_build(args, paths) -> int:
+    report = store.build(paths.corpus, paths.index, full=args.full)
+    for w in report.warnings:
+        _say(f"warning: {w}")
+    print(report.summary())
+    return 0
+
+
+def _searcher(paths) -> Searcher:
+    return Searcher(store.load_fresh(paths.corpus, paths.index, say=_say))
+
+
+def _questions(args):
+    if args.question is not None:
+        if not args.question.strip():
+            raise UsageError("the question is empty; ask something, e.g. notebot ask \"GILって何？\"")
+        yield args.question
+        return
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if line:
+            yield line
+
+
+def cmd_ask(args, paths) -> int:
+    questions = _questions(args)
+    if args.question is not None:
+        questions = list(questions)  # a usage error must come before any index work
+    searcher = _searcher(paths)
+    for n, question in enumerate(questions):
+        hits = searcher.search(question, k=args.k)
+        if args.json:
+            print(json.dumps({"question": question, "results": [h.to_json() for h in hits]},
+                             ensure_ascii=False), flush=True)
+        else:
+            if n:
+                print()
+            if args.question is None:
+                print(f"Q: {question}")
+            print(render_hits(hits), flush=True)
+    return 0
+
+
+def cmd_console(args, paths) -> int:
+    from . import console
+
+    return console.run(_searcher(paths), k=args.k, history=paths.index.parent / "history")
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console}
+
+
+def main(argv=None) -> int:
+    try:
+        args = make_parser().parse_args(argv)
+        paths = config.paths(args.corpus, args.index)
+        return COMMANDS[args.command](args, paths)
+    except (UsageError, config.ConfigError) as err:
+        print(f"notebot: {err}", file=sys.stderr)
+        return 2
+    except store.IndexUnusable as err:
+        print(f"notebot: the index cannot be used: {err}; run 'notebot build --full'",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (notebot ask ... | head); not an error
+        return 0
+    except OSError as err:
+        print(f"notebot: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

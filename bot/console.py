@@ -1,0 +1,122 @@
+"""The local console: ask questions in a terminal, no Slack needed.
+
+On a terminal it offers line editing and history (prompt_toolkit), highlights the matched words,
+``m`` shows more results, ``o N`` opens note N whole. Piped, it reads one question per line and
+prints plain text.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from index.search import Hit, Searcher
+
+HELP = """Type a question and press Enter.
+  m, more     more results for the last question
+  o N, open N show note N in full
+  h, help     this help
+  q, quit     leave (Ctrl-D works too)"""
+BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+
+
+def highlight(text: str, words, color: bool) -> str:
+    """``text`` with each of ``words`` emphasised (ANSI colour, or nothing when not ``color``)."""
+    if not color:
+        return text
+    for w in sorted(set(words), key=len, reverse=True):
+        if w.strip():
+            text = text.replace(w, f"\x00{w}\x01")
+    return text.replace("\x00", BOLD_YELLOW).replace("\x01", RESET)
+
+
+def render_hits(hits: list[Hit], color: bool = False, start: int = 1) -> str:
+    """Results as numbered plain-text blocks."""
+    if not hits:
+        return "該当するノートが見つかりませんでした。 (no matching notes)"
+    blocks = []
+    for n, h in enumerate(hits, start):
+        title = f"{BOLD_YELLOW[:4]}{h.title}{RESET}" if color else h.title
+        meta = ", ".join(x for x in (h.path, h.date, h.url) if x)
+        blocks.append(f"{n}. {title}  [{meta}]  score {h.score:.2f}\n"
+                      f"   {highlight(h.excerpt, h.matched, color)}")
+    return "\n".join(blocks)
+
+
+class Console:
+    """The console's state: the searcher, the last question and how many results were shown."""
+
+    def __init__(self, searcher: Searcher, k: int = 3, out=sys.stdout, color: bool = False):
+        self.searcher, self.k, self.out, self.color = searcher, k, out, color
+        self.question, self.hits = None, []
+
+    def handle(self, line: str) -> bool:
+        """Act on one input line; False when the user wants to leave."""
+        line = line.strip()
+        word, _, arg = line.partition(" ")
+        if not line:
+            return True
+        if word in ("q", "quit", "exit", ":q"):
+            return False
+        if word in ("h", "help", "?"):
+            self.say(HELP)
+        elif word in ("m", "more"):
+            self.more()
+        elif word in ("o", "open") and (arg.strip().isdigit() or not arg):
+            self.open(arg.strip())
+        else:
+            self.question = line
+            self.hits = self.searcher.search(line, k=self.k)
+            self.say(render_hits(self.hits, self.color))
+        return True
+
+    def more(self):
+        if self.question is None:
+            self.say("Ask a question first.")
+            return
+        more = self.searcher.search(self.question, k=self.k, offset=len(self.hits))
+        if not more:
+            self.say("No more results.")
+            return
+        self.say(render_hits(more, self.color, start=len(self.hits) + 1))
+        self.hits += more
+
+    def open(self, arg: str):
+        if not arg or not 1 <= int(arg) <= len(self.hits):
+            self.say(f"Which note? Type o 1 to o {len(self.hits)}." if self.hits
+                     else "Ask a question first.")
+            return
+        hit = self.hits[int(arg) - 1]
+        doc = self.searcher.data.doc_by_path(hit.path)
+        self.say(f"# {doc['title']}\n[{hit.path}]\n\n{highlight(doc['text'], hit.matched, self.color)}")
+
+    def say(self, text: str):
+        print(text, file=self.out, flush=True)
+
+
+def run(searcher: Searcher, k: int = 3, history: Path | None = None) -> int:
+    """Run the console until end of input or ``quit``."""
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    color = interactive and not os.environ.get("NO_COLOR")
+    console = Console(searcher, k=k, color=color)
+    if not interactive:
+        for raw in sys.stdin.buffer:
+            if not console.handle(raw.decode("utf-8", errors="replace")):
+                break
+        return 0
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    if history is not None:
+        history.parent.mkdir(parents=True, exist_ok=True)
+    session = PromptSession(history=FileHistory(str(history)) if history else InMemoryHistory())
+    print(f"notebot: {searcher.data.n_notes} notes. Ask a question; h for help, q to quit.")
+    while True:
+        try:
+            line = session.prompt("notes> ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return 0
+        if not console.handle(line):
+            return 0
