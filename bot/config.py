@@ -39,3 +39,50 @@ def paths(corpus: str | None = None, index: str | None = None) -> Paths:
         raise ConfigError(f"index location '{index_dir}' is a file; pass --index DIR "
                           "(or set NOTEBOT_INDEX) to a directory")
     return Paths(corpus_dir, index_dir)
+
+
+@dataclass(frozen=True)
+class Slack:
+    """Everything the Slack bot needs to start (tokens are never logged)."""
+
+    bot_token: str
+    app_token: str | None
+    signing_secret: str | None
+    api_url: str | None
+    admins: frozenset[str]
+    feedback_db: Path
+
+
+def default_feedback_db() -> Path:
+    """The votes database, in the user's data directory (XDG_DATA_HOME or ~/.local/share)."""
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data / "notebot" / "feedback.sqlite3"
+
+
+def feedback_db(path: str | None = None) -> Path:
+    """The votes database from the flag, then NOTEBOT_FEEDBACK_DB, then the default."""
+    return Path(path or os.environ.get("NOTEBOT_FEEDBACK_DB") or default_feedback_db())
+
+
+def slack(http: bool) -> Slack:
+    """Slack settings from the environment: SLACK_BOT_TOKEN, then SLACK_APP_TOKEN (Socket Mode)
+    or SLACK_SIGNING_SECRET (HTTP mode), SLACK_API_URL, NOTEBOT_ADMINS, NOTEBOT_FEEDBACK_DB."""
+    env = {name: os.environ.get(name, "").strip() for name in
+           ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
+            "NOTEBOT_ADMINS")}
+    if not env["SLACK_BOT_TOKEN"].startswith("xoxb-"):
+        raise ConfigError("set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...; "
+                          "Slack app settings > OAuth & Permissions)")
+    if http and not env["SLACK_SIGNING_SECRET"]:
+        raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (Slack app settings > Basic "
+                          "Information > Signing Secret); or drop --http to use Socket Mode")
+    if not http and not env["SLACK_APP_TOKEN"].startswith("xapp-"):
+        raise ConfigError("Socket Mode needs SLACK_APP_TOKEN, an app-level token (xapp-...) with "
+                          "the connections:write scope (Slack app settings > Basic Information "
+                          "> App-Level Tokens); or run with --http --port N")
+    api_url = env["SLACK_API_URL"] or None
+    if api_url and not api_url.endswith("/"):
+        api_url += "/"  # the Web API client appends method names to it
+    admins = frozenset(a.strip() for a in env["NOTEBOT_ADMINS"].split(",") if a.strip())
+    return Slack(env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"] or None,
+                 env["SLACK_SIGNING_SECRET"] or None, api_url, admins, feedback_db())
