@@ -51,6 +51,11 @@ def make_parser() -> Parser:
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p = common(sub.add_parser("console", help="interactive local mode"))
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
+    p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
+    p.add_argument("--offline", action="store_true", help="skip the Slack checks (for a "
+                   "container HEALTHCHECK)")
+    p.add_argument("--http", action="store_true", help="check the settings of HTTP mode "
+                   "instead of Socket Mode")
     return parser
 
 
@@ -107,7 +112,13 @@ def cmd_console(args, paths) -> int:
     return console.run(_searcher(paths), k=args.k, history=paths.index.parent / "history")
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console}
+def cmd_doctor(args, paths) -> int:
+    from . import doctor
+
+    return doctor.report(doctor.run(paths, slack=not args.offline, http=args.http), sys.stdout)
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "doctor": cmd_doctor}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,148 @@
+"""``notebot doctor``: checks the notes, the index and the Slack settings, and says what to fix.
+
+Each finding is one line: ``ok``, ``warn`` (works, but have a look), ``FAIL`` (does not work, with
+the fix on the next line) or ``skip``. Exit status 1 when anything failed, else 0.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from index import notes, store
+
+from . import config
+
+# Slack answers within seconds; a health check must not hang on a dead network.
+SLACK_TIMEOUT_SECONDS = 15
+# Beyond this many warnings of one kind, the rest are counted, not listed.
+MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a check."""
+
+    status: str  # "ok", "warn", "FAIL" or "skip"
+    topic: str  # "corpus", "index" or "slack"
+    message: str
+    fix: str = ""
+
+
+def check_corpus(corpus: Path, scan: notes.Scan) -> list[Finding]:
+    """Are there notes, and could every file be looked at?"""
+    if scan.files:
+        found = [Finding("ok", "corpus", f"{len(scan.files)} notes in {corpus}")]
+    else:
+        found = [Finding("FAIL", "corpus", f"no notes (*.md, *.markdown, *.txt) in {corpus}",
+                         "put the notes there, or point --corpus (or NOTEBOT_CORPUS) at them")]
+    return found + _listed("warn", "corpus", scan.warnings)
+
+
+def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
+    """Is the index there, readable by this installation, and up to date with the notes?"""
+    try:
+        data = store.load(index_dir)
+    except store.IndexUnusable as err:
+        never_built = not (index_dir / "CURRENT").exists()
+        return [Finding("FAIL", "index", str(err),
+                        "run 'notebot build'" if never_built else "run 'notebot build --full'")]
+    try:
+        store.analyzer_for(data)
+    except store.IndexUnusable as err:
+        data.close()
+        return [Finding("FAIL", "index", f"made with another analyzer: {err}",
+                        "run 'notebot build --full'")]
+    data.close()
+    manifest = data.manifest
+    stale = store.stale_reason(manifest, scan)
+    if stale:
+        found = [Finding("FAIL", "index", f"out of date with the notes ({stale})",
+                         "run 'notebot build' (ask and console also do it when they start)")]
+    else:
+        found = [Finding("ok", "index", f"{data.n_notes} notes in {data.path}, "
+                         f"built {manifest['built_at']}")]
+    skipped = sorted(manifest.get("skipped", {}))
+    if skipped:
+        found += _listed("warn", "index", [f"{p}: not indexed (binary, unreadable or too large; "
+                                           "'notebot build --full' says why)" for p in skipped])
+    if not os.access(index_dir, os.W_OK):
+        found.append(Finding("warn", "index", f"{index_dir} is not writable by user id "
+                             f"{os.getuid()}, so it cannot be brought up to date",
+                             "give that user write access to it, or pass --index (or set "
+                             "NOTEBOT_INDEX) to a writable directory"))
+    return found
+
+
+def check_slack(http: bool) -> list[Finding]:
+    """Are the tokens set, and does Slack accept them? (Calls the Slack Web API.)"""
+    try:
+        settings = config.slack(http)
+    except config.ConfigError as err:
+        return [Finding("FAIL", "slack", "not configured", str(err))]
+    from slack_sdk import WebClient
+
+    base_url = settings.api_url or WebClient.BASE_URL
+    client = WebClient(base_url=base_url, timeout=SLACK_TIMEOUT_SECONDS)
+    me, failed = _ask_slack(base_url, "SLACK_BOT_TOKEN", _BOT_TOKEN_FIX,
+                            lambda: client.auth_test(token=settings.bot_token))
+    if failed:
+        return [failed]
+    found = [Finding("ok", "slack", f"SLACK_BOT_TOKEN works: @{me['user']} in {me['team']} "
+                     f"({me['url']})")]
+    if http:
+        return found  # the signing secret can only be checked by Slack's own requests
+    _, failed = _ask_slack(base_url, "SLACK_APP_TOKEN", _APP_TOKEN_FIX,
+                           lambda: client.apps_connections_open(app_token=settings.app_token))
+    return found + [failed or Finding("ok", "slack", "SLACK_APP_TOKEN works: Socket Mode can "
+                                      "connect")]
+
+
+_BOT_TOKEN_FIX = ("copy the Bot User OAuth Token (xoxb-...) again from the Slack app settings > "
+                  "OAuth & Permissions; reinstall the app to the workspace if it was revoked")
+_APP_TOKEN_FIX = ("make an app-level token (xapp-...) with the connections:write scope in the "
+                  "Slack app settings > Basic Information, and turn Socket Mode on")
+
+
+def _ask_slack(base_url: str, token_name: str, fix: str, call):
+    """``call``'s response and None, or None and the failed Finding that says why."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return call(), None
+    except SlackApiError as err:
+        return None, Finding("FAIL", "slack", f"Slack refused {token_name}: "
+                             f"{err.response.get('error')}", fix)
+    except OSError as err:  # urllib's URLError, refused connections and timeouts among them
+        return None, Finding("FAIL", "slack", f"cannot reach the Slack Web API at {base_url}: "
+                             f"{getattr(err, 'reason', None) or err}",
+                             "check the network and any proxy (HTTPS_PROXY), or SLACK_API_URL; "
+                             "'notebot doctor --offline' checks the rest")
+
+
+def _listed(status: str, topic: str, messages: list[str]) -> list[Finding]:
+    found = [Finding(status, topic, m) for m in messages[:MAX_LISTED]]
+    if len(messages) > MAX_LISTED:
+        found.append(Finding(status, topic, f"... and {len(messages) - MAX_LISTED} more"))
+    return found
+
+
+def run(paths: config.Paths, slack: bool = True, http: bool = False) -> list[Finding]:
+    """Every check, in the order data flows: notes, index, Slack."""
+    scan = notes.scan(paths.corpus)
+    found = check_corpus(paths.corpus, scan) + check_index(paths.index, scan)
+    if slack:
+        return found + check_slack(http)
+    return found + [Finding("skip", "slack", "not checked (--offline)")]
+
+
+def report(findings: list[Finding], out) -> int:
+    """Print the findings; the exit status: 1 when any failed, else 0."""
+    for f in findings:
+        print(f"{f.status:<5} {f.topic:<7} {f.message}", file=out)
+        if f.fix:
+            print(f"{'':<13} fix: {f.fix}", file=out)
+    failed = sum(f.status == "FAIL" for f in findings)
+    print("all is well" if not failed else f"{failed} problem{'s' if failed > 1 else ''} to fix",
+          file=out, flush=True)
+    return 1 if failed else 0
