@@ -56,6 +56,17 @@ def make_parser() -> Parser:
                    "container HEALTHCHECK)")
     p.add_argument("--http", action="store_true", help="check the settings of HTTP mode "
                    "instead of Socket Mode")
+    p = common(sub.add_parser("slack", help="run the Slack bot (Socket Mode unless --http)"))
+    p.add_argument("--http", action="store_true", help="HTTP mode: serve Slack's requests at "
+                   "/slack/events (needs SLACK_SIGNING_SECRET)")
+    p.add_argument("--port", type=_positive, metavar="N", help="HTTP mode's port (default 3000)")
+    p.add_argument("--host", default="0.0.0.0", help="HTTP mode's address (default: all)")
+    p.add_argument("--watch", action="store_true", help="rebuild when notes change on disk")
+    p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")
+    p.add_argument("action", choices=["export"], help="export: 'question<TAB>note path' lines "
+                   "from 👍 votes, for 'notebot eval'")
+    p.add_argument("--db", metavar="FILE", help="votes database (default: in the user data "
+                   "directory, or NOTEBOT_FEEDBACK_DB)")
     return parser
 
 
@@ -118,13 +129,34 @@ def cmd_doctor(args, paths) -> int:
     return doctor.report(doctor.run(paths, slack=not args.offline, http=args.http), sys.stdout)
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "doctor": cmd_doctor}
+def cmd_slack(args, paths) -> int:
+    from . import slack_app
+
+    if args.port and not args.http:
+        raise UsageError("--port is for HTTP mode; add --http, or drop --port for Socket Mode")
+    return slack_app.run(config.slack(args.http), paths, http=args.http, host=args.host,
+                         port=args.port or 3000, watch=args.watch)
+
+
+def cmd_feedback(args, paths) -> int:
+    from .feedback import Votes, export_lines
+
+    db = config.feedback_db(args.db)
+    lines = export_lines(Votes(db).helpful())
+    for line in lines:
+        print(line)
+    _say(f"{len(lines)} question-note pairs from 👍 votes in {db}")
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "doctor": cmd_doctor,
+            "slack": cmd_slack, "feedback": cmd_feedback}
 
 
 def main(argv=None) -> int:
     try:
         args = make_parser().parse_args(argv)
-        paths = config.paths(args.corpus, args.index)
+        paths = config.paths(args.corpus, args.index) if "corpus" in args else None
         return COMMANDS[args.command](args, paths)
     except (UsageError, config.ConfigError) as err:
         print(f"notebot: {err}", file=sys.stderr)

@@ -1,0 +1,59 @@
+"""👍/👎 votes on answers, kept in a local SQLite database.
+
+One row per user, question and note: a user who changes their mind replaces their vote. The
+👍 pairs are exported as ``question<TAB>note path`` lines, the format ``notebot eval`` reads.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS votes (
+    user     TEXT NOT NULL,
+    question TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    vote     INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    channel  TEXT,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (user, question, path)
+)
+"""
+
+
+class Votes:
+    """The votes database at ``path`` (created on first use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        # One short connection per call: votes are rare, and it keeps threads apart.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute(SCHEMA)
+        return db
+
+    def record(self, user: str, question: str, path: str, vote: int, channel: str | None = None):
+        """Store ``user``'s vote (+1 or -1) on note ``path`` as an answer to ``question``."""
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO votes VALUES (?, ?, ?, ?, ?, ?) "
+                       "ON CONFLICT (user, question, path) DO UPDATE SET "
+                       "vote = excluded.vote, channel = excluded.channel, at = excluded.at",
+                       (user, question, path, vote, channel,
+                        time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+
+    def helpful(self) -> list[tuple[str, str]]:
+        """(question, note path) pairs with more 👍 than 👎, oldest first."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as db:
+            return db.execute("SELECT question, path FROM votes GROUP BY question, path "
+                              "HAVING SUM(vote) > 0 ORDER BY MIN(at), question, path").fetchall()
+
+
+def export_lines(pairs) -> list[str]:
+    """``question<TAB>path`` lines; white space inside a question is folded to single spaces."""
+    return [f"{' '.join(q.split())}\t{p}" for q, p in pairs if q.strip()]

@@ -1,0 +1,384 @@
+"""The Slack bot: slack-bolt listeners that answer from the live index.
+
+``create_app()`` builds the Bolt app, ``register()`` attaches the listeners, ``run()`` serves it
+in Socket Mode (slack_sdk's built-in client) or in HTTP mode (waitress, a production WSGI
+server; Bolt verifies each request's signature and timestamp).
+
+Slack's real behaviour, and what is done about it:
+- every request is acknowledged at once and answered afterwards (Bolt runs listeners in its
+  thread pool after the ack; ``/notes`` and buttons call ``ack()`` first);
+- a message is answered once, however often it arrives: Slack's retries, and the ``app_mention``
+  plus ``message`` pair that a mention in a thread produces, carry the same channel and ``ts``;
+- the bot's own and other bots' messages are ignored;
+- HTTP 429 (``Retry-After``), 5xx and connection errors are retried by slack_sdk's retry
+  handlers; a Web API error (``not_in_channel``, ...) is logged and the bot carries on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
+                                                   RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+from slack_sdk.webhook import WebhookClient
+
+from index import store
+from index.live import LiveSearcher
+
+from . import config, reply
+from .feedback import Votes
+
+log = logging.getLogger("notebot.slack")
+_TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
+_CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
+
+
+def retry_handlers() -> list:
+    """Retries for every call to Slack: rate limits (waiting ``Retry-After``), server errors
+    and dropped connections."""
+    return [ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2)]
+
+
+class Recent:
+    """A bounded memory of recent keys, oldest forgotten first; safe across threads."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first(self, key) -> bool:
+        """True the first time ``key`` is seen."""
+        with self._lock:
+            if key in self._items:
+                return False
+            self._put(key, True)
+            return True
+
+    def get(self, key, default=None):
+        with self._lock:
+            return self._items.get(key, default)
+
+    def setdefault(self, key, value):
+        with self._lock:
+            if key not in self._items:
+                self._put(key, value)
+            return self._items[key]
+
+    def _put(self, key, value):
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+@dataclass
+class Bot:
+    """What the listeners share: the index, the votes, the admins, and how to rebuild."""
+
+    searcher: LiveSearcher
+    votes: Votes
+    admins: frozenset[str]
+    rebuild: Callable[[], str]  # brings the index up to date; returns a one-line summary
+    k: int = 3
+    seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
+    threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
+
+    def answer(self, question: str, offset: int = 0, share: bool = False):
+        """(text, blocks) answering ``question`` from result ``offset``, and the result count."""
+        hits = self.searcher.search(question, k=self.k + 1, offset=offset)
+        text, blocks = reply.answer(question, hits[:self.k], offset, more=len(hits) > self.k,
+                                    share=share)
+        return text, blocks, len(hits[:self.k])
+
+    def reindex(self, user: str | None) -> str:
+        """Rebuild for an admin; a polite refusal for anyone else."""
+        if user not in self.admins:
+            log.info(json.dumps({"event": "reindex_refused", "user": user}))
+            return reply.say("refused")
+        try:
+            summary = self.rebuild()
+        except (OSError, store.IndexUnusable) as err:
+            log.error("rebuild failed: %s", err)
+            return reply.say("rebuild_failed", error=err)
+        return reply.say("rebuilt", summary=summary)
+
+
+def create_app(settings: config.Slack, bot: Bot, http: bool = False) -> App:
+    """The Bolt app for ``settings``, with the listeners registered. It checks the bot token
+    with ``auth.test`` (raises BoltError when Slack refuses it)."""
+    client = WebClient(token=settings.bot_token,
+                       base_url=settings.api_url or WebClient.BASE_URL,
+                       retry_handlers=retry_handlers())
+    app = App(client=client, signing_secret=settings.signing_secret or "",
+              request_verification_enabled=http, process_before_response=False)
+    register(app, bot)
+    return app
+
+
+def register(app: App, bot: Bot):
+    """Attach the listeners to ``app``."""
+    def attach(context, next):
+        context["bot"], context["received"] = bot, time.perf_counter()
+        next()
+
+    app.use(attach)
+    app.event("app_mention")(on_mention)
+    app.event("message")(on_message)
+    app.event("app_home_opened")(on_home)
+    app.command("/notes")(on_notes)
+    app.action("more")(on_more)
+    app.action("share")(on_share)
+    app.action(re.compile(r"vote_(up|down)"))(on_vote)
+
+
+# ---------------------------------------------------------------- listeners
+
+def on_mention(event, context, client):
+    """@notebot in a channel: answer in the question's thread."""
+    bot: Bot = context["bot"]
+    if event.get("bot_id") or not bot.seen.first((event["channel"], event["ts"])):
+        return
+    question = reply.question_text(event.get("text", ""))
+    thread_ts = event.get("thread_ts") or event["ts"]
+    if question and question.lower() != "reindex":
+        bot.threads.setdefault((event["channel"], thread_ts), question)
+    _ask(bot, client, context, event, question, thread_ts)
+
+
+def on_message(event, context, client):
+    """Direct messages, and follow-up questions in threads where the bot was mentioned."""
+    bot: Bot = context["bot"]
+    if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id"):
+        return  # edits, joins, bots' messages ...
+    channel, thread_ts = event["channel"], event.get("thread_ts")
+    first = bot.threads.get((channel, thread_ts)) if thread_ts else None
+    if event.get("channel_type") != "im" and first is None:
+        return  # a channel message not addressed to the bot
+    if not bot.seen.first((channel, event["ts"])):
+        return
+    question = reply.question_text(event.get("text", ""))
+    search = f"{question} {first}" if first and question and first != question else question
+    _ask(bot, client, context, event, question, thread_ts, search=search)
+
+
+def on_home(event, context, client):
+    """The Home tab: index status and how to ask."""
+    if event.get("tab", "home") != "home":
+        return
+    _call(client.views_publish, user_id=event["user"],
+          view=reply.home(context["bot"].searcher.status()))
+
+
+def on_notes(ack, command, context):
+    """``/notes <question>``: an answer only the asker sees, with a button to share it."""
+    ack()
+    bot: Bot = context["bot"]
+    question = reply.question_text(command.get("text", ""))
+    if not question:
+        message = {"text": reply.say("usage")}
+    elif question.lower() == "reindex":
+        message = {"text": bot.reindex(command.get("user_id"))}
+    else:
+        text, blocks, n = bot.answer(question, share=True)
+        message = {"text": text, "blocks": blocks}
+        _log_question(context, _CHANNEL_TYPES.get(command.get("channel_id", "")[:1], "other"),
+                      "slash_command", n)
+    _respond(command.get("response_url"), response_type="ephemeral", **message)
+
+
+def on_more(ack, body, action, context, client):
+    """"More results": the next page, where the answer was."""
+    ack()
+    value = _value(action, "o")
+    if value is None:
+        return
+    bot: Bot = context["bot"]
+    ephemeral = body.get("container", {}).get("is_ephemeral", False)
+    text, blocks, _ = bot.answer(value["q"], offset=int(value["o"]), share=ephemeral)
+    if ephemeral:
+        _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
+                 text=text, blocks=blocks)
+    else:
+        _post(client, channel=body["channel"]["id"],
+              thread_ts=body.get("message", {}).get("thread_ts"), text=text, blocks=blocks)
+
+
+def on_share(ack, body, action, context):
+    """"Share in channel": post the private answer for everyone, then remove the private one."""
+    ack()
+    value = _value(action, "o")
+    if value is None:
+        return
+    text, blocks, _ = context["bot"].answer(value["q"], offset=int(value["o"]))
+    text, blocks = reply.shared(body["user"]["id"], text, blocks, value["q"])
+    if _respond(body.get("response_url"), response_type="in_channel", replace_original=False,
+                text=text, blocks=blocks):
+        _respond(body.get("response_url"), delete_original=True)
+
+
+def on_vote(ack, body, action, context):
+    """👍/👎 on one note of an answer: stored with the question, the note and the user."""
+    ack()
+    value = _value(action, "p")
+    if value is None:
+        return
+    vote = 1 if action["action_id"] == "vote_up" else -1
+    context["bot"].votes.record(body["user"]["id"], value["q"], value["p"], vote,
+                                channel=(body.get("channel") or {}).get("id"))
+    log.info(json.dumps({"event": "vote", "vote": vote}))
+    _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
+             text=reply.say("thanks", value["q"]))
+
+
+# ---------------------------------------------------------------- helpers
+
+def _ask(bot: Bot, client, context, event, question: str, thread_ts, search: str | None = None):
+    channel = event["channel"]
+    if not question:
+        _post(client, channel=channel, thread_ts=thread_ts, text=reply.say("usage"))
+    elif question.lower() == "reindex":
+        _post(client, channel=channel, thread_ts=thread_ts, text=bot.reindex(event.get("user")))
+    else:
+        text, blocks, n = bot.answer(search or question)
+        _post(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        _log_question(context, event.get("channel_type") or _CHANNEL_TYPES.get(channel[:1], "other"),
+                      event.get("type", "message"), n)
+
+
+def _log_question(context, channel_type: str, via: str, results: int):
+    latency = (time.perf_counter() - context["received"]) * 1000
+    log.info(json.dumps({"event": "question", "channel_type": channel_type, "via": via,
+                         "latency_ms": round(latency, 1), "results": results}))
+
+
+def _value(action: dict, key: str) -> dict | None:
+    """A button's value (JSON with the question ``q`` and ``key``), or None if malformed."""
+    try:
+        value = json.loads(action.get("value") or "")
+        if isinstance(value, dict) and isinstance(value.get("q"), str) and key in value:
+            return value
+    except ValueError:
+        pass
+    log.warning("ignoring a %s button with a malformed value", action.get("action_id"))
+    return None
+
+
+def _call(method, **kwargs) -> bool:
+    """Call a Web API method; errors are logged, never raised: the bot keeps running."""
+    try:
+        method(**kwargs)
+        return True
+    except SlackApiError as err:
+        log.warning("%s failed: %s", method.__name__, err.response.get("error"))
+    except OSError as err:
+        log.warning("%s failed: cannot reach Slack (%s)", method.__name__, err)
+    return False
+
+
+def _post(client: WebClient, **message) -> bool:
+    return _call(client.chat_postMessage, unfurl_links=False, unfurl_media=False, **message)
+
+
+def _respond(response_url: str | None, **message) -> bool:
+    """Reply through an interaction's ``response_url``, with the same retries as the Web API."""
+    if not response_url:
+        return False
+    try:
+        response = WebhookClient(response_url, retry_handlers=retry_handlers()).send_dict(message)
+    except OSError as err:
+        log.warning("response_url failed: cannot reach Slack (%s)", err)
+        return False
+    if response.status_code != 200:
+        log.warning("response_url failed: HTTP %s %s", response.status_code, response.body)
+    return response.status_code == 200
+
+
+# ---------------------------------------------------------------- running
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines with Slack tokens (xoxb-, xapp-, ...) replaced, tracebacks included."""
+
+    def format(self, record):
+        return _TOKEN.sub(r"\1-[redacted]", super().format(record))
+
+
+def configure_logging(level=logging.INFO, stream=None) -> logging.Handler:
+    """One line per record on standard error, tokens redacted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return handler
+
+
+def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: str = "0.0.0.0",
+        port: int = 3000, watch: bool = False) -> int:
+    """Serve the bot until interrupted (``notebot slack``)."""
+    configure_logging()
+
+    def rebuild() -> str:
+        report = store.build(paths.corpus, paths.index)
+        for w in report.warnings:
+            log.warning("%s", w)
+        log.info("%s", report.summary())
+        return report.summary()
+
+    data = store.load_fresh(paths.corpus, paths.index, say=log.info)
+    bot = Bot(LiveSearcher(paths.index, data, say=log.info), Votes(settings.feedback_db),
+              settings.admins, rebuild)
+    try:
+        app = create_app(settings, bot, http=http)
+    except BoltError as err:
+        raise config.ConfigError(f"Slack refused SLACK_BOT_TOKEN ({err}); copy the Bot User "
+                                 "OAuth Token from the app's OAuth & Permissions page") from None
+    watcher = None
+    if watch:
+        from .watch import Watcher
+
+        watcher = Watcher(paths.corpus, rebuild).start()
+        log.info("watching %s for changes", paths.corpus)
+    try:
+        if http:
+            serve_http(app, host, port)
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(app, settings.app_token).start()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+    return 0
+
+
+def http_server(app: App, host: str, port: int):
+    """A waitress server for ``app`` at ``/slack/events`` (not yet running: call ``run()``)."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from waitress import create_server
+
+    return create_server(SlackRequestHandler(app), host=host, port=port, threads=8,
+                         ident="notebot")
+
+
+def serve_http(app: App, host: str, port: int):
+    server = http_server(app, host, port)
+    log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
+    try:
+        server.run()
+    finally:
+        server.close()

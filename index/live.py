@@ -1,0 +1,71 @@
+"""A searcher for a long-running process that follows the index as new builds are published.
+
+``notebot build`` (here or in another process) publishes a generation by replacing the small
+``CURRENT`` file atomically. Before each question the live searcher reads that file again — a few
+bytes — and, when it names another generation, loads it and answers from it from then on.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .search import Hit, Searcher
+from .store import IndexData, IndexUnusable, current_generation, load
+
+
+class LiveSearcher:
+    """Searches the newest published generation of the index in ``index_dir``.
+
+    Safe to call from several threads: questions are answered one at a time (the analyzer's
+    MeCab tagger is not meant to be shared by threads at once), and a generation is only swapped
+    between questions, so no question in flight ever sees a closed index. If the new generation
+    cannot be loaded (damaged, or removed by yet another build), the old one keeps answering and
+    ``say`` is told why.
+    """
+
+    def __init__(self, index_dir: str | os.PathLike, data: IndexData | None = None, say=print):
+        self.index_dir = Path(index_dir)
+        self.say = say
+        self._lock = threading.Lock()
+        self._searcher = Searcher(data if data is not None else load(self.index_dir))
+        self._refused: Path | None = None
+
+    def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
+        """The ``k`` best notes for ``question`` after ``offset``, from the newest generation."""
+        with self._lock:
+            self._follow()
+            return self._searcher.search(question, k=k, offset=offset)
+
+    def status(self) -> dict:
+        """The generation in use: ``notes`` (count), ``built_at`` (ISO time), ``generation``."""
+        with self._lock:
+            self._follow()
+            data = self._searcher.data
+            return {"notes": data.n_notes, "built_at": data.manifest.get("built_at"),
+                    "generation": data.path.name}
+
+    def _follow(self):
+        try:
+            gen = current_generation(self.index_dir)
+        except IndexUnusable as err:  # CURRENT removed or damaged: keep answering
+            self._refuse(self.index_dir / "CURRENT", err)
+            return
+        if gen == self._searcher.data.path:
+            self._refused = None
+            return
+        if gen == self._refused:
+            return
+        try:
+            searcher = Searcher(load(self.index_dir))
+        except IndexUnusable as err:
+            self._refuse(gen, err)
+            return
+        old, self._searcher, self._refused = self._searcher, searcher, None
+        old.data.close()
+        self.say(f"now answering from {searcher.data.path.name} ({searcher.data.n_notes} notes)")
+
+    def _refuse(self, what: Path, err: Exception):
+        if what != self._refused:  # say it once, not before every question
+            self.say(f"keeping {self._searcher.data.path.name}: {err}")
+        self._refused = what
