@@ -43,7 +43,8 @@ WORKDIR /srv/notebot
 # before VOLUME: what a build step writes into a declared volume is thrown away.
 RUN notebot build
 VOLUME ["/srv/notebot/corpus", "/srv/notebot/index", "/srv/notebot/data"]
-# Notes, index and configuration, without Slack (a failing network must not restart the bot).
+# Notes and index, without calling Slack: an outage of Slack is not a fault of the container.
 HEALTHCHECK --interval=5m --timeout=60s --start-period=2m CMD ["notebot", "doctor", "--offline"]
-# Tokens come from the environment only: SLACK_BOT_TOKEN and SLACK_APP_TOKEN.
-CMD ["notebot", "slack"]
+# Tokens come from the environment only: SLACK_BOT_TOKEN and SLACK_APP_TOKEN. --watch: notes
+# changed in the mounted corpus are indexed at once, and the bot answers from the new index.
+CMD ["notebot", "slack", "--watch"]
