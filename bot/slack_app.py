@@ -317,11 +317,11 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(level=logging.INFO, stream=None) -> logging.Handler:
-    """One line per record on standard error, tokens redacted."""
+    """Log one line per record to standard error (or ``stream``), tokens redacted."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level)
     return handler
 

@@ -1,0 +1,321 @@
+"""End to end in HTTP mode: signed requests to the real Bolt app on waitress, answers to a fake
+Slack Web API. Nothing here reaches Slack."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.feedback import Votes
+from conftest import write_note
+from fakes import payloads as P
+from fakes.bot import ADMIN, BOT_TOKEN, running
+from fakes.slack_api import BOT_ID, BOT_USER_ID
+
+
+@pytest.fixture
+def slack(corpus, index_dir, tmp_path):
+    with running(corpus, index_dir, tmp_path / "votes.sqlite3") as r:
+        yield r
+
+
+def texts(blocks) -> str:
+    """All the text of a message's blocks."""
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def settle(slack, seconds: float = 0.5):
+    """Let listeners that should do nothing get the chance to do something wrong."""
+    time.sleep(seconds)
+
+
+def test_a_mention_is_answered_in_its_thread(slack):
+    event = P.mention("GILって何？")
+    status, body = P.deliver(slack.url, P.event(event))
+    assert (status, body) == (200, b"")
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert post.params["channel"] == "C0001"
+    assert post.params["thread_ts"] == event["ts"]
+    assert post.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
+    blocks = post.params["blocks"]
+    assert "<https://example.com/gil|PythonのGlobal Interpreter Lock (GIL) について>" in blocks[1]["text"]["text"]
+    assert "*GIL*" in blocks[1]["text"]["text"]
+    assert "python/gil.md · 2019-05-01 · #python #gil" == blocks[2]["elements"][0]["text"]
+    assert P.button(blocks, "vote_up")["value"] == '{"q": "GILって何？", "p": "python/gil.md"}'
+    assert "GIL" in post.params["text"]  # the plain-text fallback
+
+
+def test_a_direct_message_is_answered_directly(slack):
+    event = P.message("Goのクロスコンパイルのやり方")
+    P.deliver(slack.url, P.event(event))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert post.params["channel"] == "D0001"
+    assert "thread_ts" not in post.params
+    assert "Go 1.5のクロスコンパイル" in texts(post.params["blocks"])
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("量子コンピュータの冷却装置", "に合うノートは見つかりませんでした"),
+    ("how to cook pasta", "No notes match"),
+])
+def test_no_match_gets_a_short_helpful_reply_in_the_askers_language(slack, question, expected):
+    P.deliver(slack.url, P.event(P.message(question)))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert expected in post.params["text"]
+    assert len(post.params["blocks"]) == 1
+
+
+def test_english_question_english_reply(slack):
+    P.deliver(slack.url, P.event(P.message("What is the GIL in Python?")))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert post.params["text"].startswith("Notes for “What is the GIL in Python?”")
+
+
+def test_follow_ups_in_a_thread_where_the_bot_was_mentioned_are_answered_in_context(slack):
+    root = P.mention("GILって何？")
+    P.deliver(slack.url, P.event(root))
+    slack.fake.wait_for("chat.postMessage", 1)
+    # Not addressed to the bot: a plain channel message, and a reply in someone else's thread.
+    P.deliver(slack.url, P.event(P.message("GILって何？", channel="C0001", channel_type="channel")))
+    P.deliver(slack.url, P.event(P.message("スレッドの話", channel="C0001",
+                                           channel_type="channel", thread_ts=P.next_ts())))
+    follow_up = P.message("I/O待ちなら効果はある？", channel="C0001", channel_type="channel",
+                          thread_ts=root["ts"])
+    P.deliver(slack.url, P.event(follow_up))
+    posts = slack.fake.wait_for("chat.postMessage", 2)
+    settle(slack)
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert len(posts) == 2
+    assert posts[1].params["thread_ts"] == root["ts"]
+    assert "python/gil.md" in texts(posts[1].params["blocks"])
+
+
+def test_a_mention_inside_a_thread_is_answered_once_though_slack_sends_it_twice(slack):
+    # A mention in a known thread arrives as app_mention AND as a message event.
+    root = P.mention("GILって何？")
+    P.deliver(slack.url, P.event(root))
+    slack.fake.wait_for("chat.postMessage", 1)
+    again = P.mention("スレッドは速くなる？", thread_ts=root["ts"])
+    as_message = P.message(again["text"], channel="C0001", channel_type="channel",
+                           ts=again["ts"], thread_ts=root["ts"])
+    P.deliver(slack.url, P.event(as_message))
+    P.deliver(slack.url, P.event(again))
+    slack.fake.wait_for("chat.postMessage", 2)
+    settle(slack)
+    assert len(slack.fake.calls_to("chat.postMessage")) == 2
+
+
+def test_slack_retries_are_answered_once(slack):
+    payload = P.event(P.mention("GILって何？"))
+    assert P.deliver(slack.url, payload)[0] == 200
+    for n in (1, 2):
+        status, _ = P.deliver(slack.url, payload, headers={"X-Slack-Retry-Num": str(n),
+                                                           "X-Slack-Retry-Reason": "http_timeout"})
+        assert status == 200
+    slack.fake.wait_for("chat.postMessage")
+    settle(slack)
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("event", [
+    P.message("GILって何？", bot_id="B0OTHER", subtype="bot_message"),
+    P.message("GILって何？", user=BOT_USER_ID, bot_id=BOT_ID),
+    P.message("GILって何？", subtype="message_changed"),
+    dict(P.mention("GILって何？"), bot_id="B0OTHER"),
+], ids=["other bot", "itself", "edit", "bot mention"])
+def test_bots_and_edits_are_ignored(slack, event):
+    assert P.deliver(slack.url, P.event(event))[0] == 200
+    P.deliver(slack.url, P.event(P.message("GILって何？")))  # a person's question after it
+    slack.fake.wait_for("chat.postMessage")
+    settle(slack)
+    assert len(slack.fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("secret, age, why", [
+    ("forged-secret", 0, "forged signature"),
+    (P.SIGNING_SECRET, 10 * 60, "stale timestamp (replay)"),
+])
+def test_forged_and_stale_requests_are_rejected(slack, secret, age, why):
+    status, _ = P.deliver(slack.url, P.event(P.mention("GILって何？")), secret=secret,
+                          timestamp=int(time.time()) - age)
+    assert status == 401, why
+    status, _ = P.deliver(slack.url, P.slash("GIL", slack.fake.response_url("x")), kind="command",
+                          secret=secret, timestamp=int(time.time()) - age)
+    assert status == 401, why
+    settle(slack)
+    assert slack.fake.calls_to("chat.postMessage") == []
+    assert slack.fake.calls_to("response/x") == []
+
+
+def test_slash_command_answers_privately_and_can_be_shared(slack):
+    status, body = P.deliver(slack.url, P.slash("GILって何？", slack.fake.response_url("cmd")),
+                             kind="command")
+    assert (status, body) == (200, b"")  # acknowledged at once, answered afterwards
+    [private] = slack.fake.wait_for("response/cmd")
+    assert private.params["response_type"] == "ephemeral"
+    share = P.button(private.params["blocks"], "share")
+    P.deliver(slack.url, P.click(share, slack.fake.response_url("share"), ephemeral=True),
+              kind="action")
+    shared, deleted = slack.fake.wait_for("response/share", 2)
+    assert shared.params["response_type"] == "in_channel"
+    assert shared.params["blocks"][0]["elements"][0]["text"] == "<@U0001> さんが共有しました"
+    assert "python/gil.md" in texts(shared.params["blocks"])
+    assert "share" not in texts(shared.params["blocks"])
+    assert deleted.params == {"delete_original": True}
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+def shown(post) -> list[str]:
+    """The note paths a posted answer shows."""
+    return [b["elements"][0]["text"].split(" · ")[0] for b in post.params["blocks"]
+            if b["type"] == "context"]
+
+
+def test_more_results_continue_where_the_answer_was(slack):
+    slack.bot.k = 2  # "サーバーのスレッド" matches three notes of the test corpus
+    event = P.mention("サーバーのスレッド")
+    P.deliver(slack.url, P.event(event))
+    [first] = slack.fake.wait_for("chat.postMessage")
+    assert len(shown(first)) == 2
+    more = P.button(first.params["blocks"], "more")
+    assert json.loads(more["value"]) == {"q": "サーバーのスレッド", "o": 2}
+    P.deliver(slack.url, P.click(more, slack.fake.response_url("more"), thread_ts=event["ts"]),
+              kind="action")
+    second = slack.fake.wait_for("chat.postMessage", 2)[1]
+    assert second.params["thread_ts"] == event["ts"]
+    assert len(shown(second)) == 1 and shown(second)[0] not in shown(first)
+    assert "（3〜3件目）" in second.params["blocks"][0]["text"]["text"]
+    assert "more" not in {e["action_id"] for b in second.params["blocks"] if b["type"] == "actions"
+                          for e in b["elements"]}
+
+
+def test_votes_are_stored_with_question_note_and_user(slack, tmp_path, run_cli):
+    P.deliver(slack.url, P.event(P.mention("GILって何？")))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    blocks = post.params["blocks"]
+    P.deliver(slack.url, P.click(P.button(blocks, "vote_up", 0), slack.fake.response_url("v"),
+                                 user="U0002"), kind="action")
+    P.deliver(slack.url, P.click(P.button(blocks, "vote_down", 1), slack.fake.response_url("v"),
+                                 user="U0002"), kind="action")
+    thanks = slack.fake.wait_for("response/v", 2)
+    assert thanks[0].params["response_type"] == "ephemeral"
+    assert thanks[0].params["replace_original"] is False
+    assert Votes(tmp_path / "votes.sqlite3").helpful() == [("GILって何？", "python/gil.md")]
+    result = run_cli(["feedback", "export", "--db", tmp_path / "votes.sqlite3"])
+    assert (result.rc, result.out) == (0, "GILって何？\tpython/gil.md\n")
+
+
+def test_a_note_cannot_ping_mention_or_smuggle_links(slack, corpus):
+    write_note(corpus, "evil.md", """---
+title: "<!channel> 緊急 <@U0BOSS> @here"
+url: "javascript:alert(1)"
+---
+メンテナンスのお知らせ <!everyone> @channel <https://evil.example/login|ログインはこちら> &lt;b&gt;
+""")
+    P.deliver(slack.url, P.event(P.mention("reindex", user=ADMIN)))
+    slack.fake.wait_for("chat.postMessage", 1)
+    P.deliver(slack.url, P.event(P.mention("メンテナンスのお知らせ <!here>")))
+    post = slack.fake.wait_for("chat.postMessage", 2)[1]
+    everything = post.params["text"] + texts(post.params["blocks"])
+    assert "緊急" in everything and "メンテナンス" in everything
+    for bad in ("<!channel>", "<!everyone>", "<!here>", "<@U0BOSS>", "<https://evil",
+                "javascript:", "@here", "@channel"):
+        assert bad not in everything
+    assert "&lt;!channel&gt; 緊急 &lt;@U0BOSS&gt;" in everything  # shown, harmless
+    assert "evil.example/login" in everything  # as text: its address is what one sees
+    mrkdwn = [o for b in post.params["blocks"] for o in [b.get("text")] + b.get("elements", [])
+              if o and o.get("type") == "mrkdwn"]
+    assert mrkdwn and all(o["verbatim"] for o in mrkdwn)
+
+
+def test_reindex_is_for_admins_only_and_picks_up_new_notes(slack, corpus):
+    write_note(corpus, "new/kubernetes.md", "# Kubernetesのポッド\nポッドはコンテナをまとめる単位。\n")
+    P.deliver(slack.url, P.slash("reindex", slack.fake.response_url("r1"), user="U0001"),
+              kind="command")
+    [refused] = slack.fake.wait_for("response/r1")
+    assert "管理者だけ" in refused.params["text"]
+    P.deliver(slack.url, P.event(P.message("ポッドとは")))
+    [before] = slack.fake.wait_for("chat.postMessage")
+    assert "見つかりませんでした" in before.params["text"]
+
+    P.deliver(slack.url, P.slash("reindex", slack.fake.response_url("r2"), user=ADMIN),
+              kind="command")
+    [done] = slack.fake.wait_for("response/r2")
+    assert "再構築しました" in done.params["text"] and "1 added" in done.params["text"]
+    P.deliver(slack.url, P.event(P.message("ポッドとは")))
+    after = slack.fake.wait_for("chat.postMessage", 2)[1]
+    assert "new/kubernetes.md" in texts(after.params["blocks"])
+
+
+def test_a_build_elsewhere_is_picked_up_without_a_restart(slack, corpus, index_dir):
+    from index import store
+
+    write_note(corpus, "new/kubernetes.md", "# Kubernetesのポッド\nポッドはコンテナをまとめる単位。\n")
+    store.build(corpus, index_dir)  # as `notebot build` in another process would
+    P.deliver(slack.url, P.event(P.message("ポッドとは")))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert "new/kubernetes.md" in texts(post.params["blocks"])
+
+
+def test_home_tab_shows_index_status(slack):
+    P.deliver(slack.url, P.event({"type": "app_home_opened", "user": "U0001", "channel": "D0001",
+                                  "tab": "home"}))
+    [publish] = slack.fake.wait_for("views.publish")
+    assert publish.params["user_id"] == "U0001"
+    assert "ノート数 notes: *8*" in texts(publish.params["view"]["blocks"])
+
+
+def test_rate_limits_are_retried_and_web_api_errors_do_not_stop_the_bot(slack, caplog):
+    slack.fake.fail("chat.postMessage", status=429)
+    P.deliver(slack.url, P.event(P.message("GILって何？")))
+    first = slack.fake.wait_for("chat.postMessage", 2)
+    assert len(first) == 2  # refused once (429, Retry-After: 0), then delivered
+
+    slack.fake.fail("chat.postMessage", error="not_in_channel")
+    with caplog.at_level(logging.WARNING, logger="notebot.slack"):
+        P.deliver(slack.url, P.event(P.mention("GILって何？", channel="C0002")))
+        slack.fake.wait_for("chat.postMessage", 3)
+        P.deliver(slack.url, P.event(P.message("Goのクロスコンパイル")))
+        slack.fake.wait_for("chat.postMessage", 4)
+    assert "chat_postMessage failed: not_in_channel" in caplog.text
+
+
+def test_forty_concurrent_mentions_are_each_answered_exactly_once(slack):
+    events = [P.mention(q) for q in ["GILって何？", "Goのクロスコンパイル", "70007エラー",
+                                     "oslo_serviceとeventlet"] * 10]
+    deliveries = [(e, {}) for e in events] + [(e, {"X-Slack-Retry-Num": "1"}) for e in events]
+    payloads = {e["ts"]: P.event(e) for e in events}
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda d: P.deliver(slack.url, payloads[d[0]["ts"]],
+                                                     headers=d[1])[0], deliveries))
+    assert statuses == [200] * 80
+    posts = slack.fake.wait_for("chat.postMessage", 40)
+    settle(slack)
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert sorted(p.params["thread_ts"] for p in posts) == sorted(payloads)
+
+
+def test_tokens_never_appear_in_logs(corpus, index_dir, tmp_path):
+    import io
+
+    from bot.slack_app import configure_logging
+
+    stream = io.StringIO()
+    level = logging.getLogger().level
+    handler = configure_logging(logging.DEBUG, stream)
+    try:
+        with running(corpus, index_dir, tmp_path / "votes.sqlite3") as r:
+            P.deliver(r.url, P.event(P.message("GILって何？")))
+            r.fake.wait_for("chat.postMessage")
+            logging.getLogger("notebot.slack").warning("token is %s", BOT_TOKEN)
+            time.sleep(0.5)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(level)
+    log = stream.getvalue()
+    assert '"event": "question"' in log and "chat.postMessage" in log
+    assert BOT_TOKEN not in log and BOT_TOKEN.split("-", 1)[1] not in log
+    assert "xoxb-[redacted]" in log
