@@ -32,7 +32,7 @@ class Finding:
 def check_corpus(corpus: Path, scan: notes.Scan) -> list[Finding]:
     """Are there notes, and could every file be looked at?"""
     if scan.files:
-        found = [Finding("ok", "corpus", f"{len(scan.files)} notes in {corpus}")]
+        found = [Finding("ok", "corpus", f"{_notes(len(scan.files))} in {corpus}")]
     else:
         found = [Finding("FAIL", "corpus", f"no notes (*.md, *.markdown, *.txt) in {corpus}",
                          "put the notes there, or point --corpus (or NOTEBOT_CORPUS) at them")]
@@ -58,9 +58,10 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
     stale = store.stale_reason(manifest, scan)
     if stale:
         found = [Finding("FAIL", "index", f"out of date with the notes ({stale})",
-                         "run 'notebot build' (ask and console also do it when they start)")]
+                         "run 'notebot build' (ask, console and the Slack bot also do it "
+                         "when they start)")]
     else:
-        found = [Finding("ok", "index", f"{data.n_notes} notes in {data.path}, "
+        found = [Finding("ok", "index", f"{_notes(data.n_notes)} in {data.path}, "
                          f"built {manifest['built_at']}")]
     skipped = sorted(manifest.get("skipped", {}))
     if skipped:
@@ -118,6 +119,10 @@ def _ask_slack(base_url: str, token_name: str, fix: str, call):
                              f"{getattr(err, 'reason', None) or err}",
                              "check the network and any proxy (HTTPS_PROXY), or SLACK_API_URL; "
                              "'notebot doctor --offline' checks the rest")
+
+
+def _notes(n: int) -> str:
+    return f"{n} note" if n == 1 else f"{n} notes"
 
 
 def _listed(status: str, topic: str, messages: list[str]) -> list[Finding]:

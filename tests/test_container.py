@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-
+REPO = Path(__file__).resolve().parents[1]
 IMAGE = "localhost/notebot:smoke-test"
 BASE = os.environ.get("NOTEBOT_CONTAINER_BASE", "localhost/pybase:bookworm")
 BUILD_TIMEOUT_SECONDS = 900
