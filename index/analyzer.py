@@ -12,26 +12,32 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 import fugashi
 import unidic_lite
 
 # UniDic's top-level parts of speech that carry no meaning for search.
-DROPPED_POS = ("助詞", "助動詞", "補助記号", "記号", "空白")
+DROPPED_POS = frozenset(("助詞", "助動詞", "補助記号", "記号", "空白"))
 # Words so common in any Japanese text that they only add noise to a match (lemmas).
 STOP_LEMMAS = frozenset("する ある いる なる れる られる こと もの よう ため これ それ あれ この その".split())
 # Lines longer than this are cut into pieces before MeCab sees them: its lattice grows with input.
 CHUNK_CHARS = 4096
+# What MeCab writes for each word, instead of the dictionary's long default line: the text since
+# the previous word (blanks included, so offsets need no searching), the word, its lemma, its
+# top-level part of speech -- all tab-separated, so one split reads a whole chunk. Unknown words
+# are their own lemma.
+_MECAB_OUTPUT = r'-O "" -F "%M\t%m\t%f[7]\t%f[0]\t" -U "%M\t%m\t%m\t%f[0]\t" -E "EOS\n"'
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
 _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
 _HAS_ASCII_ALNUM = re.compile(r"[0-9A-Za-z]")
+_START = itemgetter(0)
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A term with the span of text it came from (offsets into the normalised text)."""
 
     term: str
@@ -88,7 +94,8 @@ class Analyzer:
     def tagger(self):
         if self._tagger is None:
             d = unidic_lite.DICDIR
-            self._tagger = fugashi.GenericTagger(f'-d "{d}" -r "{os.path.join(d, "mecabrc")}"')
+            self._tagger = fugashi.GenericTagger(
+                f'-d "{d}" -r "{os.path.join(d, "mecabrc")}" {_MECAB_OUTPUT}')
         return self._tagger
 
     def __getstate__(self):  # so an Analyzer can be sent to worker processes
@@ -96,46 +103,46 @@ class Analyzer:
 
     def __call__(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
-        return [t.term for t in self.tokens(normalize(text))]
+        return [term for _, term, _ in self._spans(normalize(text))]
 
     def tokens(self, text: str) -> list[Token]:
         """Terms of already-normalised ``text`` with their spans, in order of appearance."""
+        return [Token(term, start, end) for start, term, end in self._spans(text)]
+
+    def _spans(self, text: str) -> list[tuple[int, str, int]]:
+        # Plain (start, term, end) tuples: the build analyses millions of words.
         out = []
         for offset, chunk in _chunks(text):
-            out.extend(self._japanese(chunk, offset))
-            out.extend(self._ascii(chunk, offset))
-        out.sort(key=lambda t: t.start)
+            self._japanese(chunk, offset, out)
+            self._ascii(chunk, offset, out)
+        out.sort(key=_START)
         return out
 
-    def _japanese(self, chunk: str, offset: int):
-        # The dictionary's own output format: surface, pronunciation, lemma form, lemma, POS, ...
-        pos_in_chunk = 0
-        for line in self.tagger.parse(chunk).split("\n"):
-            fields = line.split("\t")
-            if len(fields) < 5:
+    def _japanese(self, chunk: str, offset: int, out: list):
+        # A tab would split _MECAB_OUTPUT's fields; a blank has the same length.
+        fields = self.tagger.parse(chunk.replace("\t", " ")).split("\t")
+        end = offset
+        for text, surface, lemma, pos in zip(fields[0::4], fields[1::4], fields[2::4],
+                                             fields[3::4]):
+            end += len(text)
+            if pos in DROPPED_POS or _HAS_ASCII_ALNUM.search(surface):
                 continue
-            surface, lemma, pos = fields[0], fields[3], fields[4]
-            start = chunk.find(surface, pos_in_chunk)
-            if start < 0:
-                continue
-            pos_in_chunk = start + len(surface)
-            if pos.startswith(DROPPED_POS) or _HAS_ASCII_ALNUM.search(surface):
-                continue
-            term = lemma.split("-", 1)[0] if "-" in lemma[1:] else lemma
-            term = _fold_katakana(term.lower())
+            if "-" in lemma[1:]:
+                lemma = lemma.split("-", 1)[0]
+            term = lemma.lower()
+            if term.endswith("ー"):
+                term = _fold_katakana(term)
             if term and term not in STOP_LEMMAS:
-                yield Token(term, offset + start, offset + pos_in_chunk)
+                out.append((end - len(surface), term, end))
 
-    def _ascii(self, chunk: str, offset: int):
-        lowered = chunk.lower()
-        for m in _ASCII_WORD.finditer(lowered):
-            yield Token(m.group(), offset + m.start(), offset + m.end())
-            if self.ascii_parts and m.end() - m.start() > 1:
-                parts = list(_ASCII_PART.finditer(m.group()))
+    def _ascii(self, chunk: str, offset: int, out: list):
+        for m in _ASCII_WORD.finditer(chunk.lower()):
+            word, start = m.group(), offset + m.start()
+            out.append((start, word, start + len(word)))
+            if self.ascii_parts and len(word) > 1:
+                parts = list(_ASCII_PART.finditer(word))
                 if len(parts) > 1:
-                    for p in parts:
-                        yield Token(p.group(), offset + m.start() + p.start(),
-                                    offset + m.start() + p.end())
+                    out.extend((start + p.start(), p.group(), start + p.end()) for p in parts)
 
 
 def from_settings(settings: dict) -> Analyzer:
