@@ -16,7 +16,8 @@ from index.search import Hit
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
 MAX_VALUE_CHARS = 2000
-# Cut before escaping (which can grow text fivefold) so that a section stays under its limit.
+# Cut before escaping (which can grow text fivefold): a title and an excerpt (at most 200
+# characters) then fit in a section even escaped.
 MAX_TITLE_CHARS = 150
 MAX_URL_CHARS = 800
 MAX_QUOTED_CHARS = 100
@@ -131,6 +132,13 @@ def _title(hit: Hit) -> str:
     return f"*{title}*"
 
 
+def _section(hit: Hit) -> str:
+    text = f"{_title(hit)}\n{emphasise(hit.excerpt, hit.matched)}"
+    if len(text) > MAX_SECTION_CHARS:  # a huge link or a flood of escapes: plain, it fits
+        text = f"*{escape(_cut(hit.title, MAX_TITLE_CHARS))}*\n{escape(hit.excerpt)}"
+    return text
+
+
 def _meta(hit: Hit) -> str:
     parts = [hit.path, hit.date or "", " ".join(f"#{t}" for t in hit.tags)]
     return escape(_cut(" · ".join(p for p in parts if p), MAX_SECTION_CHARS // 5))
@@ -150,8 +158,7 @@ def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
     blocks = [{"type": "section", "text": _mrkdwn(heading)}]
     lines = [t["list"].format(q=quoted)]
     for n, hit in enumerate(hits, offset + 1):
-        blocks.append({"type": "section",
-                       "text": _mrkdwn(f"{_title(hit)}\n{emphasise(hit.excerpt, hit.matched)}")})
+        blocks.append({"type": "section", "text": _mrkdwn(_section(hit))})
         blocks.append({"type": "context", "elements": [_mrkdwn(_meta(hit))]})
         blocks.append({"type": "actions", "elements": [
             _button(t["up"], "vote_up", {"q": question, "p": hit.path}),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import sys
 import threading
 import time
@@ -352,18 +353,34 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
 
         watcher = Watcher(paths.corpus, rebuild).start()
         log.info("watching %s for changes", paths.corpus)
+    # `docker stop` sends SIGTERM, which a process with id 1 otherwise ignores.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if http:
             serve_http(app, host, port)
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(app, settings.app_token).start()
+            serve_socket_mode(app, settings.app_token)
     finally:
         if watcher is not None:
             watcher.stop()
+    log.info("stopped")
     return 0
+
+
+def _terminate(signum, frame):
+    raise SystemExit(0)
+
+
+def serve_socket_mode(app: App, app_token: str):
+    """Connect to Slack in Socket Mode and answer until stopped; reconnects by itself."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, app_token)
+    log.info("connecting to Slack in Socket Mode")
+    try:
+        handler.start()
+    finally:
+        handler.close()
 
 
 def http_server(app: App, host: str, port: int):
@@ -376,9 +393,7 @@ def http_server(app: App, host: str, port: int):
 
 
 def serve_http(app: App, host: str, port: int):
+    """Serve Slack's requests until stopped (waitress closes itself on SystemExit)."""
     server = http_server(app, host, port)
     log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
-    try:
-        server.run()
-    finally:
-        server.close()
+    server.run()

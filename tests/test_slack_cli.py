@@ -1,0 +1,118 @@
+"""``notebot slack`` as an operator runs it: configured by environment variables alone, in
+Socket Mode (the container's command) and in HTTP mode, stopped by SIGTERM."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, write_note
+from fakes import payloads as P
+from fakes.bot import APP_TOKEN, BOT_TOKEN
+from fakes.slack_api import FakeSlack
+from fakes.socket_mode import FakeSocketMode
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["slack"], {}, "set SLACK_BOT_TOKEN"),
+    (["slack"], {"SLACK_BOT_TOKEN": "xoxp-user-token"}, "set SLACK_BOT_TOKEN"),
+    (["slack"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "Socket Mode needs SLACK_APP_TOKEN"),
+    (["slack", "--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "HTTP mode needs SLACK_SIGNING_SECRET"),
+    (["slack", "--port", "8080"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN},
+     "--port is for HTTP mode"),
+])
+def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, env, message):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run_cli([*argv, "--corpus", corpus])
+    assert result.rc == 2
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args, corpus, tmp_path, fake: FakeSlack, **env) -> subprocess.Popen:
+    """``python -m bot slack ARGS`` with only environment variables for settings."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NOTEBOT_"))}
+    base.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url,
+                NOTEBOT_CORPUS=str(corpus), NOTEBOT_INDEX=str(tmp_path / "index"),
+                NOTEBOT_FEEDBACK_DB=str(tmp_path / "votes.sqlite3"), PYTHONPATH=str(REPO), **env)
+    return subprocess.Popen([sys.executable, "-m", "bot", "slack", *args], cwd=tmp_path,
+                            env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(process: subprocess.Popen) -> str:
+    """SIGTERM, as ``docker stop`` sends; returns what the bot logged."""
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    return err
+
+
+def test_socket_mode_runs_from_environment_variables_alone(corpus, tmp_path):
+    with FakeSlack() as fake, FakeSocketMode() as server:
+        fake.ws_url = server.url
+        process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+        try:
+            server.wait_connections(1, timeout=60)
+            event = P.mention("GILって何？")
+            server.wait_ack(server.send("events_api", P.event(event)))
+            [post] = fake.wait_for("chat.postMessage")
+            assert post.params["thread_ts"] == event["ts"]
+        finally:
+            log = stop(process)
+    assert '"event": "question", "channel_type": "channel"' in log
+    assert BOT_TOKEN not in log and APP_TOKEN not in log
+
+
+def test_http_mode_serves_signed_requests_and_watches_the_notes(corpus, tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/slack/events"
+    with FakeSlack() as fake:
+        process = start(["--http", "--host", "127.0.0.1", "--port", str(port), "--watch"],
+                        corpus, tmp_path, fake, SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
+        try:
+            for _ in range(600):  # until it listens (the first start builds the index)
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    assert process.poll() is None, process.communicate()[1]
+                    time.sleep(0.1)
+            assert P.deliver(url, P.event(P.message("GILって何？")))[0] == 200
+            assert "python/gil.md" in str(fake.wait_for("chat.postMessage")[0].params["blocks"])
+            assert P.deliver(url, P.event(P.message("GIL")), secret="forged")[0] == 401
+
+            write_note(corpus, "new/kubernetes.md", "# Kubernetesのポッド\nポッドはコンテナの単位。\n")
+            for n in range(2, 100):  # --watch rebuilds shortly after the change
+                P.deliver(url, P.event(P.message("ポッドとは")))
+                if "new/kubernetes.md" in str(fake.wait_for("chat.postMessage", n)[-1].params):
+                    break
+                time.sleep(0.2)
+            else:
+                pytest.fail("the new note was never found")
+        finally:
+            log = stop(process)
+    assert "1 added" in log and BOT_TOKEN not in log
+
+
+def test_a_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):
+    with FakeSlack() as fake:
+        fake.fail("auth.test", error="invalid_auth")
+        process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("notebot: Slack refused SLACK_BOT_TOKEN") and "invalid_auth" in last
+    assert BOT_TOKEN not in err
