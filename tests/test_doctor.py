@@ -1,76 +1,26 @@
 """notebot doctor: what it finds in the notes, the index and the Slack settings, and what it says
-to do. Slack is a tiny fake Web API on 127.0.0.1 (auth.test, apps.connections.open)."""
+to do. Slack is the local fake Web API of tests/fakes (auth.test, apps.connections.open)."""
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import bump_mtime, write_note
+from fakes.slack_api import FakeSlack
 from index import store
 
-GOOD_BOT, GOOD_APP = "xoxb-good", "xapp-good"
-
-
-class FakeSlack(BaseHTTPRequestHandler):
-    """auth.test accepts only GOOD_BOT, apps.connections.open only GOOD_APP."""
-
-    calls: list
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        method, token = self.path.rsplit("/", 1)[-1], self.headers.get("Authorization", "")
-        self.calls.append(method)
-        if method == "auth.test" and token == f"Bearer {GOOD_BOT}":
-            body = {"ok": True, "user": "notebot", "team": "ノート部",
-                    "url": "https://notes-team.slack.com/", "user_id": "U1", "team_id": "T1"}
-        elif method == "apps.connections.open" and token == f"Bearer {GOOD_APP}":
-            body = {"ok": True, "url": "wss://127.0.0.1/link"}
-        else:
-            body = {"ok": False, "error": "invalid_auth"}
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+BOT_TOKEN, APP_TOKEN = "xoxb-1-notebot", "xapp-1-notebot"
 
 
 @pytest.fixture
-def slack_api(monkeypatch):
-    """A fake Slack Web API on 127.0.0.1; SLACK_API_URL points at it. Yields the methods called."""
-    calls = []
-    handler = type("Handler", (FakeSlack,), {"calls": calls})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("SLACK_API_URL", f"http://127.0.0.1:{server.server_port}/api/")
-    yield calls
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def tokens(monkeypatch):
-    """Set the Slack environment variables (None removes one)."""
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"):
+def slack(monkeypatch):
+    """The fake Slack Web API, with SLACK_API_URL pointing at it and no tokens set."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-
-    def set_tokens(**values):
-        for name, value in values.items():
-            if value is None:
-                monkeypatch.delenv(name, raising=False)
-            else:
-                monkeypatch.setenv(name, value)
-
-    return set_tokens
+    with FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+        yield fake
 
 
 def _never_built(corpus, index_dir):
@@ -135,46 +85,54 @@ def test_offline_checks_notes_and_index(run_cli, corpus, index_dir, setup, rc, e
     assert result.rc == rc, result.out
 
 
-def test_offline_needs_no_tokens_and_calls_no_one(run_cli, built, tokens, slack_api):
+def test_offline_needs_no_tokens_and_calls_no_one(run_cli, built, slack):
     assert run_cli(["doctor", "--offline"]).rc == 0
-    assert slack_api == []
+    assert slack.calls == []
 
 
-@pytest.mark.parametrize("env, argv, rc, expected, calls", [
-    ({"SLACK_BOT_TOKEN": GOOD_BOT, "SLACK_APP_TOKEN": GOOD_APP}, [], 0,
-     ["ok    slack   SLACK_BOT_TOKEN works: @notebot in ノート部 (https://notes-team.slack.com/)",
+@pytest.mark.parametrize("env, argv, refused, rc, expected, calls", [
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}, [], None, 0,
+     ["ok    slack   SLACK_BOT_TOKEN works: @notebot in Fake (https://fake.slack.test/)",
       "ok    slack   SLACK_APP_TOKEN works: Socket Mode can connect", "all is well"],
      ["auth.test", "apps.connections.open"]),
-    ({"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_APP_TOKEN": GOOD_APP}, [], 1,
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}, [], "auth.test", 1,
      ["FAIL  slack   Slack refused SLACK_BOT_TOKEN: invalid_auth", "OAuth & Permissions"],
      ["auth.test"]),
-    ({"SLACK_BOT_TOKEN": GOOD_BOT, "SLACK_APP_TOKEN": "xapp-other-app"}, [], 1,
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}, [], "apps.connections.open", 1,
      ["SLACK_BOT_TOKEN works", "FAIL  slack   Slack refused SLACK_APP_TOKEN: invalid_auth",
       "connections:write"],
      ["auth.test", "apps.connections.open"]),
-    ({"SLACK_BOT_TOKEN": GOOD_BOT, "SLACK_SIGNING_SECRET": "secret"}, ["--http"], 0,
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "秘密"}, ["--http"], None, 0,
      ["SLACK_BOT_TOKEN works", "all is well"], ["auth.test"]),
-    ({"SLACK_BOT_TOKEN": GOOD_BOT}, [], 1,
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN}, [], None, 1,
      ["FAIL  slack   not configured", "SLACK_APP_TOKEN"], []),
-    ({"SLACK_APP_TOKEN": GOOD_APP}, [], 1,
+    ({"SLACK_APP_TOKEN": APP_TOKEN}, [], None, 1,
      ["FAIL  slack   not configured", "set SLACK_BOT_TOKEN"], []),
-], ids=["both tokens work", "bot token revoked", "app token refused", "http mode",
+], ids=["both tokens work", "bot token refused", "app token refused", "http mode",
         "no app token", "no bot token"])
-def test_slack_tokens(run_cli, built, tokens, slack_api, env, argv, rc, expected, calls):
-    tokens(**env)
+def test_slack_tokens(run_cli, built, slack, monkeypatch, env, argv, refused, rc, expected,
+                      calls):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if refused:
+        slack.fail(refused, "invalid_auth")
     result = run_cli(["doctor", *argv])
     for line in expected:
         assert line in result.out
-    assert slack_api == calls
+    assert [c.method for c in slack.calls] == calls
+    for call in slack.calls:
+        token = BOT_TOKEN if call.method == "auth.test" else APP_TOKEN
+        assert call.headers["Authorization"] == f"Bearer {token}"
     assert result.rc == rc, result.out
 
 
-def test_unreachable_slack_is_a_clear_failure(run_cli, built, tokens):
+def test_unreachable_slack_is_a_clear_failure(run_cli, built, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nothing listens there
-    tokens(SLACK_BOT_TOKEN=GOOD_BOT, SLACK_APP_TOKEN=GOOD_APP,
-           SLACK_API_URL=f"http://127.0.0.1:{port}/api/")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", f"http://127.0.0.1:{port}/api/")
     result = run_cli(["doctor"])
     assert f"FAIL  slack   cannot reach the Slack Web API at http://127.0.0.1:{port}/api/" in result.out
     assert "Connection refused" in result.out
