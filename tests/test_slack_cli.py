@@ -116,3 +116,17 @@ def test_a_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.startswith("notebot: Slack refused SLACK_BOT_TOKEN") and "invalid_auth" in last
     assert BOT_TOKEN not in err
+
+
+def test_the_manifest_asks_for_what_the_bot_listens_to():
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "slack-manifest.yml").read_text(encoding="utf-8"))
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/notes"]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) >= {
+        "app_mention", "message.im", "message.channels", "app_home_opened"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
+        "app_mentions:read", "im:history", "channels:history", "chat:write", "commands"}
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True  # the default way to run
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
