@@ -50,10 +50,10 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
     try:
         store.analyzer_for(data)
     except store.IndexUnusable as err:
-        data.close()
         return [Finding("FAIL", "index", f"made with another analyzer: {err}",
                         "run 'notebot build --full'")]
-    data.close()
+    finally:
+        data.close()
     manifest = data.manifest
     stale = store.stale_reason(manifest, scan)
     if stale:

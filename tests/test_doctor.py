@@ -2,6 +2,7 @@
 to do. Slack is the local fake Web API of tests/fakes (auth.test, apps.connections.open)."""
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -53,6 +54,14 @@ def _truncated(corpus, index_dir):
     scores.write_bytes(scores.read_bytes()[:-8])
 
 
+def _other_analyzer(corpus, index_dir):
+    store.build(corpus, index_dir)
+    path = store.current_generation(index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["analyzer"]["version"] -= 1
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
 def _binary_note(corpus, index_dir):
     write_note(corpus, "misc/スクリーンショット.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     store.build(corpus, index_dir)
@@ -71,6 +80,8 @@ def _empty_corpus(corpus, index_dir):
     (_note_edited, 1, ["out of date with the notes (0 new, 1 changed, 0 removed"]),
     (_damaged, 1, ["FAIL  index", "CURRENT is damaged", "fix: run 'notebot build --full'"]),
     (_truncated, 1, ["scores.data.npy has the wrong size", "fix: run 'notebot build --full'"]),
+    (_other_analyzer, 1, ["FAIL  index   made with another analyzer",
+                          "fix: run 'notebot build --full'"]),
     (_binary_note, 0, ["ok    corpus  9 notes", "warn  index   misc/スクリーンショット.md: not indexed",
                        "all is well"]),
     (_empty_corpus, 1, ["FAIL  corpus  no notes (*.md, *.markdown, *.txt) in corpus",
