@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import frontmatter
@@ -75,6 +76,10 @@ def scan(root: str | os.PathLike) -> Scan:
                 continue
             abspath = os.path.join(dirpath, name)
             rel = os.path.relpath(abspath, root).replace(os.sep, "/")
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            if shown != rel:
+                result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
+                rel = shown
             try:
                 st = os.stat(abspath)
             except OSError as err:
@@ -144,8 +149,10 @@ def markdown_to_text(markdown: str) -> str:
     for tok in _markdown.parse(markdown):
         if tok.type == "inline":
             lines.append("".join(_inline_text(tok.children or [])))
-        elif tok.type in ("fence", "code_block", "html_block"):
+        elif tok.type in ("fence", "code_block"):
             lines.append(tok.content.rstrip("\n"))
+        elif tok.type == "html_block":
+            lines.append(_html_text(tok.content))
     return "\n".join(line for line in lines if line.strip())
 
 
@@ -159,6 +166,23 @@ def _inline_text(children) -> list[str]:
         elif child.type == "image":
             out.append("".join(_inline_text(child.children or [])))
     return out
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def _html_text(html: str) -> str:
+    """The text of an HTML fragment, tags and comments dropped."""
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts).strip()
 
 
 def _first_heading(markdown: str) -> str | None:

@@ -1,0 +1,177 @@
+"""Reading notes: front matter, Markdown to plain text, and files that are not good notes."""
+import os
+
+import pytest
+
+from conftest import write_note
+from index import notes
+
+
+def parse(text: str, path: str = "memo/note.md"):
+    return notes.parse(path, text.encode("utf-8"))
+
+
+def test_front_matter_gives_title_date_tags_and_url():
+    note, warnings = parse("""---
+title: "PythonのGlobal Interpreter Lock (GIL) について"
+date: 2019-05-01
+tags: [python, gil]
+url: https://example.com/gil
+---
+GILはスレッド同期の仕組みである。
+""")
+    assert warnings == []
+    assert note.title == "PythonのGlobal Interpreter Lock (GIL) について"
+    assert (note.date, note.tags, note.url) == ("2019-05-01", ("python", "gil"),
+                                                "https://example.com/gil")
+    assert note.text == "GILはスレッド同期の仕組みである。"
+
+
+@pytest.mark.parametrize("text, title", [
+    ("# 見出しがタイトルになる\n\n本文です。", "見出しがタイトルになる"),
+    ("---\ntags: [a]\n---\n# 前付けに題がない\n本文。", "前付けに題がない"),
+    ("本文だけのメモ。", "note"),
+    ("## 二段目の見出しは題にならない\n本文。", "note"),
+    ("---\ntitle: 12345\n---\n本文。", "12345"),
+    ("---\ntitle: \"  空白が\\n  多い 題  \"\n---\n本文。", "空白が 多い 題"),
+])
+def test_title_comes_from_front_matter_then_heading_then_file_name(text, title):
+    assert parse(text)[0].title == title
+
+
+@pytest.mark.parametrize("tags, expected", [
+    ("[python, gil]", ("python", "gil")),
+    ("python, gil", ("python", "gil")),
+    ("ソフトウェア開発", ("ソフトウェア開発",)),
+    ("[1, null, '']", ("1",)),
+    ("{a: 1}", ()),
+])
+def test_tags_in_any_reasonable_shape(tags, expected):
+    assert parse(f"---\ntitle: t\ntags: {tags}\n---\n本文。")[0].tags == expected
+
+
+def test_markdown_becomes_plain_text():
+    note, _ = parse("""# 見出し
+
+**太字**と*斜体*と`コード`と[リンクの文字](https://example.com/x)と![画像の説明](a.png)。
+
+- 箇条書きの一つ目
+- 二つ目
+
+> 引用された文章。
+
+| 項目 | 説明 |
+| --- | --- |
+| 表 | 表の中の文章 |
+
+<div class="warning">
+<p>HTMLブロックの中の<b>注意書き</b>。</p>
+</div>
+
+```python
+print("コードブロック")
+```
+""")
+    for gone in ("**", "](", "https://example.com", "a.png", "<", ">", "|", "```", "- 箇条"):
+        assert gone not in note.text, gone
+    for kept in ("太字と斜体とコードとリンクの文字と画像の説明。", "箇条書きの一つ目", "引用された文章。",
+                 "表の中の文章", "HTMLブロックの中の注意書き。", 'print("コードブロック")'):
+        assert kept in note.text, kept
+
+
+def test_txt_notes_are_not_read_as_markdown():
+    note, _ = notes.parse("memo/plain.txt", "**そのまま** # 記号も残る\n".encode())
+    assert note.text == "**そのまま** # 記号も残る"
+
+
+@pytest.mark.parametrize("raw, warning", [
+    ('---\ntitle: "閉じていない\n---\n本文。'.encode(), "front matter ignored"),
+    ("---\ntitle: [a\n---\n本文。".encode(), "front matter ignored"),
+    ("---\ndate: 2019-13-45\n---\n本文。".encode(), "front matter ignored"),
+    ("---\nx: !!python/object/apply:os.system [ls]\n---\n本文。".encode(), "front matter ignored"),
+    ("---\n\tbad: tab\n---\n本文。".encode(), "front matter ignored"),
+    ("本".encode() + b"\xff\xfe" + "文。".encode(), "invalid UTF-8"),
+])
+def test_broken_notes_are_read_leniently_with_a_warning(raw, warning):
+    note, warnings = notes.parse("memo/broken.md", raw)
+    assert "本" in note.text and "文。" in note.text
+    assert len(warnings) == 1
+    assert warnings[0].startswith("memo/broken.md: ") and warning in warnings[0]
+    assert note.title == "broken"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text():
+    note, warnings = notes.parse("memo/bom.md", "\ufeff---\ntitle: 題\n---\n本文。".encode())
+    assert (note.title, note.text, warnings) == ("題", "本文。", [])
+
+
+@pytest.mark.parametrize("raw", [b"", b"---\n---\n", b"\n\n  \n", b"---\ntitle: x\n"])
+def test_empty_and_nearly_empty_notes(raw):
+    note, warnings = notes.parse("memo/empty.md", raw)
+    assert isinstance(note.text, str) and note.title
+
+
+def test_scan_finds_notes_sorted_and_ignores_other_and_hidden_files(tmp_path):
+    for rel in ["b/two.md", "a/one.txt", "a/three.markdown", "a/image.png", ".git/x.md",
+                "a/.hidden.md", "README.MD"]:
+        write_note(tmp_path, rel, "本文。")
+    found = notes.scan(tmp_path)
+    assert [f.path for f in found.files] == ["README.MD", "a/one.txt", "a/three.markdown",
+                                             "b/two.md"]
+    assert found.warnings == []
+
+
+def test_scan_survives_symlink_loops(tmp_path):
+    write_note(tmp_path, "a/note.md", "本文。")
+    os.symlink("..", tmp_path / "a" / "up")            # directory loop
+    os.symlink("self.md", tmp_path / "a" / "self.md")  # file that points at itself
+    os.symlink("missing.md", tmp_path / "a" / "dangling.md")
+    found = notes.scan(tmp_path)
+    assert [f.path for f in found.files] == ["a/note.md"]
+    assert any("loop" in w for w in found.warnings)
+    assert any("self.md" in w for w in found.warnings)
+    assert any("dangling.md" in w for w in found.warnings)
+
+
+def test_scan_warns_about_file_names_that_are_not_utf8(tmp_path):
+    write_note(tmp_path, "ok.md", "本文。")
+    (tmp_path / os.fsdecode(b"bad\xffname.md")).write_text("本文。", encoding="utf-8")
+    found = notes.scan(tmp_path)
+    assert sorted(f.path for f in found.files) == ["bad\ufffdname.md", "ok.md"]
+    assert any("UTF-8" in w for w in found.warnings)
+    for f in found.files:
+        f.path.encode("utf-8")  # identities are printable and storable
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"\xe6\x9c\xac" * 10 + b"\x00", "binary"),
+])
+def test_binary_files_are_skipped_with_a_reason(tmp_path, raw, reason):
+    write_note(tmp_path, "x.md", raw)
+    [info] = notes.scan(tmp_path).files
+    data, why = notes.read_bytes(info)
+    assert data is None and reason in why
+
+
+def test_files_over_the_size_limit_are_skipped_without_reading(tmp_path):
+    path = tmp_path / "huge.md"
+    with open(path, "wb") as f:
+        f.truncate(notes.MAX_NOTE_BYTES + 1)  # sparse: costs no disk
+    [info] = notes.scan(tmp_path).files
+    data, why = notes.read_bytes(info)
+    assert data is None and "larger than" in why
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux /proc")
+def test_a_file_that_cannot_be_read_is_skipped_with_the_reason(tmp_path):
+    # Tests run as root, so chmod 000 would not stop the read; /proc/self/mem is a regular file
+    # that any process, root included, fails to read at offset 0 (EIO).
+    os.symlink("/proc/self/mem", tmp_path / "unreadable.md")
+    [info] = notes.scan(tmp_path).files
+    data, why = notes.read_bytes(info)
+    assert data is None and why.startswith("cannot be read")
+
+
+def test_content_hash_tells_content_apart():
+    assert notes.content_hash(b"a") == notes.content_hash(b"a") != notes.content_hash(b"b")
