@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -148,6 +149,20 @@ def test_forged_and_stale_requests_are_rejected(slack, secret, age, why):
     settle(slack)
     assert slack.fake.calls_to("chat.postMessage") == []
     assert slack.fake.calls_to("response/x") == []
+
+
+@pytest.mark.parametrize("payload, kind, answer", [
+    (lambda fake: P.event(P.mention("GILって何？")), "event", "chat.postMessage"),
+    (lambda fake: P.slash("GILって何？", fake.response_url("cmd")), "command", "response/cmd"),
+])
+def test_slack_gets_its_ack_before_the_work_is_done(slack, payload, kind, answer):
+    gate = threading.Event()
+    search = slack.bot.searcher.search
+    slack.bot.searcher.search = lambda *a, **kw: gate.wait(30) and search(*a, **kw)
+    status, _ = P.deliver(slack.url, payload(slack.fake), kind=kind)  # while the search waits
+    assert status == 200 and slack.fake.calls_to(answer) == []
+    gate.set()
+    slack.fake.wait_for(answer)
 
 
 def test_slash_command_answers_privately_and_can_be_shared(slack):
