@@ -20,8 +20,9 @@ import unidic_lite
 
 # UniDic's top-level parts of speech that carry no meaning for search.
 DROPPED_POS = frozenset(("助詞", "助動詞", "補助記号", "記号", "空白"))
-# Words so common in any Japanese text that they only add noise to a match (lemmas).
-STOP_LEMMAS = frozenset("する ある いる なる れる られる こと もの よう ため これ それ あれ この その".split())
+# Words so common in any Japanese text that they only add noise to a match, as UniDic writes
+# their lemmas (する → 為る, こと → 事, この → 此の).
+STOP_LEMMAS = frozenset("為る 有る 居る 成る 事 物 様 為 此れ 其れ 彼れ 此の 其の".split())
 # Lines longer than this are cut into pieces before MeCab sees them: its lattice grows with input.
 CHUNK_CHARS = 4096
 # What MeCab writes for each word, instead of the dictionary's long default line: the text since
@@ -29,7 +30,8 @@ CHUNK_CHARS = 4096
 # top-level part of speech -- all tab-separated, so one split reads a whole chunk. Unknown words
 # are their own lemma.
 _MECAB_OUTPUT = r'-O "" -F "%M\t%m\t%f[7]\t%f[0]\t" -U "%M\t%m\t%m\t%f[0]\t" -E "EOS\n"'
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
 _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
@@ -87,7 +89,7 @@ class Analyzer:
 
     def settings(self) -> dict:
         """Everything that changes the terms this analyzer makes, for the index manifest."""
-        return {"name": "unidic-lemma", "version": 2, "dictionary": dictionary_version(),
+        return {"name": "unidic-lemma", "version": 3, "dictionary": dictionary_version(),
                 "ascii_parts": self.ascii_parts}
 
     @property

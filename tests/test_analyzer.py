@@ -1,0 +1,130 @@
+"""The analyzer: what a user types and what a note says must meet on the same terms."""
+import pytest
+
+from index.analyzer import Analyzer, dictionary_version, from_settings, normalize
+
+
+@pytest.fixture(scope="module")
+def analyze():
+    return Analyzer()
+
+
+@pytest.mark.parametrize("a, b", [
+    ("サーバー", "サーバ"),
+    ("サーバーを再起動した", "サーバを再起動する"),
+    ("ユーザーの設定", "ユーザの設定"),
+    ("コンピューターが壊れた", "コンピュータが壊れる"),
+    ("インタープリター", "インタープリタ"),
+    ("スレッドを走らせた", "スレッドを走らせる"),
+    ("コードを書きました", "コードを書く"),
+    ("動かない", "動く"),
+    ("ＧＩＬとは", "GILとは"),
+    ("ＨＴＴＰ．Ｃｌｉｅｎｔ", "http.Client"),
+    ("１２３４５番", "12345番"),
+    ("ﾃﾞｰﾀﾍﾞｰｽ", "データベース"),
+    ("Python", "PYTHON"),
+])
+def test_variants_give_the_same_terms(analyze, a, b):
+    assert analyze(a) == analyze(b)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("http.Clientを使う", ["http.client", "使う"]),
+    ("oslo_serviceの問題", ["oslo_service", "問題"]),
+    ("エラー70007が出た", ["70007", "出る"]),
+    ("Go 1.5でクロスコンパイル", ["go", "1.5", "コンパイル"]),
+    ("GILって何？", ["gil", "何"]),
+    ("PythonのGlobal Interpreter Lock", ["python", "global", "interpreter", "lock"]),
+    ("サーバーを走らせた", ["サーバ", "走る"]),
+])
+def test_terms_a_user_searches_for_are_kept(analyze, text, expected):
+    terms = analyze(text)
+    for term in expected:
+        assert term in terms, (text, terms)
+
+
+@pytest.mark.parametrize("identifier, parts", [
+    ("http.Client", ["http", "client"]),
+    ("oslo_service", ["oslo", "service"]),
+])
+def test_identifiers_are_found_by_their_parts_too(analyze, identifier, parts):
+    terms = analyze(f"{identifier}について")
+    assert identifier.lower() in terms
+    assert all(p in terms for p in parts)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("私はコーヒーを飲みました", ["私", "コーヒ", "飲む"]),
+    ("今日はよい天気でした。", ["今日", "良い", "天気"]),
+    ("本当ですか？！", ["本当"]),
+    ("「設定」・（メモ）…", ["設定", "メモ"]),
+])
+def test_particles_auxiliaries_and_symbols_are_dropped(analyze, text, expected):
+    assert analyze(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("することがある", []),
+    ("そのようなものがある", []),
+    ("このためにこれとそれを使う", ["使う"]),
+    ("サーバーになっている", ["サーバ"]),
+])
+def test_stop_words_are_dropped(analyze, text, expected):
+    assert analyze(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\x00\x01\x1b[31m\x7f",
+    "😀🐍🔥" * 100,
+    "<!channel> <@U012ABCDEF> <https://example.com|リンク>",
+    "ア" * 50_000,
+    "GIL " * 20_000,
+    "\ud800 壊れたサロゲート \udcff",
+    "\u200b\u2028\ufeff",
+])
+def test_hostile_text_never_raises(analyze, text):
+    terms = analyze(text)
+    assert all(isinstance(t, str) and t.strip() == t and t for t in terms)
+
+
+def test_lone_surrogates_do_not_hide_the_rest_of_the_question(analyze):
+    # what Python makes of invalid UTF-8 on the command line (surrogateescape)
+    assert analyze("GIL\udcffって何？") == analyze("GIL って何？")
+
+
+def test_long_text_is_cut_at_sentence_ends_not_inside_words(analyze):
+    sentence = "メモリを増やすとサーバーが速くなる。"
+    text = sentence * 1000
+    assert set(analyze(text)) == set(analyze(sentence))
+    assert len(analyze(text)) == 1000 * len(analyze(sentence))
+
+
+def test_token_spans_point_at_the_text(analyze):
+    text = normalize("ＧＩＬはhttp.Clientとサーバーを走らせた")
+    for tok in analyze.tokens(text):
+        surface = text[tok.start:tok.end]
+        assert surface, tok
+        assert analyze(surface)[0] == tok.term or tok.term in analyze(surface)
+
+
+def test_normalize_folds_width_and_blanks_control_characters():
+    assert normalize("ＧＩＬ\x00１２３") == "GIL 123"
+
+
+def test_settings_record_the_dictionary_and_round_trip():
+    settings = Analyzer().settings()
+    assert settings["dictionary"] == dictionary_version()
+    assert dictionary_version().startswith("unidic-lite ")
+    assert from_settings(settings).settings() == settings
+
+
+@pytest.mark.parametrize("change", [
+    {"dictionary": "unidic-lite 0.0.1"},
+    {"version": 1},
+    {"name": "something-else"},
+])
+def test_other_settings_are_refused(change):
+    settings = dict(Analyzer().settings(), **change)
+    with pytest.raises(ValueError, match="analyzer"):
+        from_settings(settings)
