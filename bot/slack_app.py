@@ -347,6 +347,11 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     except BoltError as err:
         raise config.ConfigError(f"Slack refused SLACK_BOT_TOKEN ({err}); copy the Bot User "
                                  "OAuth Token from the app's OAuth & Permissions page") from None
+    except OSError as err:
+        log.error("cannot reach the Slack Web API at %s (%s); check the network, any proxy "
+                  "(HTTPS_PROXY) or SLACK_API_URL", settings.api_url or WebClient.BASE_URL,
+                  getattr(err, "reason", None) or err)
+        return 1
     watcher = None
     if watch:
         from .watch import Watcher

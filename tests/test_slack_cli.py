@@ -130,3 +130,13 @@ def test_the_manifest_asks_for_what_the_bot_listens_to():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True  # the default way to run
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_an_unreachable_slack_is_reported_in_one_line(corpus, tmp_path):
+    with FakeSlack() as fake:
+        pass  # stopped: nothing listens at its address any more
+    process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "cannot reach the Slack Web API at http://127.0.0.1:" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err
