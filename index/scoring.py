@@ -34,31 +34,48 @@ def idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
-def bm25f(tf_title: sp.csr_matrix, tf_body: sp.csr_matrix, params: Params):
-    """Score matrix (terms × notes, CSR, float32) and idf per term, from per-field counts
-    (notes × terms)."""
-    n_docs, n_terms = tf_body.shape
-    body_len = np.asarray(tf_body.sum(axis=1), dtype=np.float64).ravel()
-    avg = body_len.mean() if n_docs and body_len.mean() > 0 else 1.0
-    norm = 1.0 / (1.0 - params.b + params.b * body_len / avg)
-    tf = (params.title_weight * tf_title.astype(np.float64)
-          + sp.diags(norm) @ tf_body.astype(np.float64)).tocsr()
-    tf.eliminate_zeros()
-    tf.data = tf.data * (params.k1 + 1.0) / (tf.data + params.k1)
-    term_idf = idf(np.bincount(tf.indices, minlength=n_terms), n_docs)
-    tf.data *= term_idf[tf.indices]
-    scores = tf.T.tocsr().astype(np.float32)
-    scores.sort_indices()
-    return scores, term_idf
+def length_norms(body_len: np.ndarray, params: Params) -> np.ndarray:
+    """``1 / (1 - b + b * len_body / avg_len_body)`` for each note (float64)."""
+    body_len = np.asarray(body_len, dtype=np.float64)
+    avg = body_len.mean() if len(body_len) and body_len.mean() > 0 else 1.0
+    return 1.0 / (1.0 - params.b + params.b * body_len / avg)
 
 
-def accumulate(scores: sp.csr_matrix, term_ids, weights, n_docs: int) -> np.ndarray:
-    """Per-note sum of ``weights[i] * score(note, term_ids[i])``: the question's scores."""
-    total = np.zeros(n_docs, dtype=np.float32)
-    indptr, indices, data = scores.indptr, scores.indices, scores.data
+@dataclass(frozen=True)
+class Postings:
+    """Term-major counts of a group of notes (a segment of the index): the notes that contain
+    term ``t`` are ``notes[indptr[t]:indptr[t + 1]]`` (numbers within the group, ascending), with
+    the term's count in each one's ``title`` and ``body``. Terms past ``len(indptr) - 1`` are in
+    none of them. ``start``: the index's number for the group's first note."""
+
+    indptr: np.ndarray
+    notes: np.ndarray
+    title: np.ndarray
+    body: np.ndarray
+    start: int
+
+
+def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
+    """score(d, t) (float32) for the notes of one posting list: their ``title`` and ``body``
+    counts of term t, their length ``norm``, and idf(t) (float32)."""
+    tf = params.title_weight * title.astype(np.float64) + norm * body
+    return (tf * (params.k1 + 1.0) / (tf + params.k1) * np.float64(term_idf)).astype(np.float32)
+
+
+def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
+               term_idf: np.ndarray, params: Params, deleted: np.ndarray) -> np.ndarray:
+    """Per-note sum of ``weights[i] * score(note, term_ids[i])``: the question's scores, with
+    the ``deleted`` notes (replaced or removed since their segment was written) at zero."""
+    total = np.zeros(len(norm), dtype=np.float32)
     for t, w in zip(term_ids, weights):
-        lo, hi = indptr[t], indptr[t + 1]
-        total[indices[lo:hi]] += w * data[lo:hi]
+        for seg in segments:
+            if t + 1 >= len(seg.indptr):
+                continue
+            lo, hi = int(seg.indptr[t]), int(seg.indptr[t + 1])
+            notes = seg.notes[lo:hi] + seg.start
+            total[notes] += w * term_scores(seg.title[lo:hi], seg.body[lo:hi], norm[notes],
+                                            term_idf[t], params)
+    total[deleted] = 0.0
     return total
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import excerpt as excerpt_mod
 from .analyzer import Analyzer, normalize
-from .scoring import accumulate, top_k
+from .scoring import top_k
 from .store import IndexData, analyzer_for
 
 # A question longer than this is cut: nobody asks in more words, and a huge paste must not stall.
@@ -52,7 +52,7 @@ class Searcher:
         if not terms:
             return []
         ids = [self.data.vocab[t] for t in terms]
-        scores = accumulate(self.data.scores, ids, list(terms.values()), self.data.n_notes)
+        scores = self.data.score(ids, list(terms.values()))
         order = top_k(scores, offset + k)[offset:]
         weights = {t: float(self.data.idf[self.data.vocab[t]]) for t in terms}
         needles = normalize(question[:MAX_QUESTION_CHARS]).lower().split()

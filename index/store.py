@@ -5,13 +5,26 @@ Layout of an index directory::
     CURRENT           name of the generation in use, replaced atomically when a build ends
     lock              held by the one build that may run at a time
     gen-000007/       one complete generation, never changed once published
-        manifest.json     format, analyzer and scoring settings, notes with hashes, file sizes
+        manifest.json     format, analyzer and scoring settings, segments, file sizes, and the
+                          notes (path, size, mtime, hash, number) as columns
         vocab.json        the terms; a term's position is its id
-        docs.jsonl        one JSON object per note (title, text, url, ...); docs.offsets.npy
-        tf_title.*.npy    per-note term counts (CSR), reused by the next incremental build
-        tf_body.*.npy
-        scores.*.npy      BM25F scores, terms × notes (CSR), what a question reads
-        idf.npy
+        idf.npy           idf per term, over the notes in use
+        norm.npy          body length normalisation per note number
+        deleted.npy       numbers of notes changed or removed since their segment was written
+        seg-000003.*      a segment: the notes analysed by one build, numbered after the
+        seg-000007.*      segments before it
+
+A segment holds term-major counts (``indptr``, ``notes``, ``title``, ``body``; see
+``scoring.Postings``), each note's body length (``lengths``) and its stored record
+(``docs.jsonl`` with ``docs.offsets``). Segments are never rewritten: the next generation
+hard-links them. A build analyses only new and changed notes and writes them, with the notes
+of the previous small segment, as one new small segment next to the large one; only when the
+small segment and the deleted notes grow past ``MERGE_FRACTION`` of the large one does it
+rewrite everything as one segment (without analysing again). So adding a note to a large index
+costs about as much as the notes added since the last merge, not the whole index.
+
+BM25F scores are computed when a question is asked, from the counts, ``norm`` and ``idf``: the
+same arithmetic as computing them at build time, so the numbers are identical.
 
 Nothing is pickled; every array is a ``.npy`` loaded with ``allow_pickle=False`` and memory-mapped.
 A build writes a new generation next to the old one and only then points ``CURRENT`` at it, so a
@@ -35,13 +48,20 @@ import scipy.sparse as sp
 
 from . import notes as notes_mod
 from .analyzer import Analyzer, from_settings
-from .scoring import Params, bm25f
+from .scoring import Params, Postings, accumulate, idf, length_norms
 
 FORMAT = "notebot-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save.
 PARALLEL_MIN_NOTES = 64
+# Notes per task sent to a worker process: large enough to amortise the hand-over, small enough
+# to keep both cores busy to the end.
+CHUNK_NOTES = 256
+# The small segment and the deleted notes may grow to this share of the large segment before a
+# build merges them (rewriting the whole index).
+MERGE_FRACTION = 0.1
+_SEGMENT_ARRAYS = ("indptr", "notes", "title", "body", "lengths", "docs.offsets")
 
 
 class IndexUnusable(Exception):
@@ -69,35 +89,71 @@ class BuildReport:
 
 
 @dataclass
-class IndexData:
-    """A loaded generation: what search needs, memory-mapped where it can be."""
+class Segment:
+    """One segment of a loaded generation: its postings and its stored records."""
 
-    path: Path
-    manifest: dict
-    vocab: dict
-    scores: sp.csr_matrix
-    idf: np.ndarray
+    name: str
+    postings: Postings
+    lengths: np.ndarray
     offsets: np.ndarray
     docs_file: object
 
     @property
+    def n_docs(self) -> int:
+        return len(self.lengths)
+
+
+@dataclass
+class IndexData:
+    """A loaded generation: what search needs, memory-mapped where it can be.
+
+    Notes are numbered across the segments, in order; a number in ``deleted`` is a note that
+    was replaced or removed and never answers."""
+
+    path: Path
+    manifest: dict
+    vocab: dict
+    segments: list[Segment]
+    idf: np.ndarray
+    norm: np.ndarray
+    deleted: np.ndarray
+
+    @property
     def n_notes(self) -> int:
-        return len(self.manifest["notes"])
+        return len(self.manifest["notes"]["path"])
+
+    @property
+    def params(self) -> Params:
+        return Params(**self.manifest["scoring"])
+
+    def score(self, term_ids, weights) -> np.ndarray:
+        """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``."""
+        return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
+                          self.idf, self.params, self.deleted)
 
     def doc(self, i: int) -> dict:
         """The stored record (path, title, text, url, date, tags) of note number ``i``."""
-        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        return json.loads(os.pread(self.docs_file.fileno(), end - start, start))
+        for seg in self.segments:
+            if i < seg.n_docs:
+                return json.loads(_record(seg, i))
+            i -= seg.n_docs
+        raise IndexError(f"no note number {i}")
 
     def doc_by_path(self, path: str) -> dict | None:
         """The stored record of the note at ``path``, or None."""
-        for i, note in enumerate(self.manifest["notes"]):
-            if note["path"] == path:
-                return self.doc(i)
-        return None
+        notes = self.manifest["notes"]
+        try:
+            return self.doc(notes["doc"][notes["path"].index(path)])
+        except ValueError:
+            return None
 
     def close(self):
-        self.docs_file.close()
+        _close(self.segments)
+
+
+def _record(seg: Segment, i: int) -> bytes:
+    start, end = int(seg.offsets[i]), int(seg.offsets[i + 1])
+    return os.pread(seg.docs_file.fileno(), end - start, start)
 
 
 # ---------------------------------------------------------------- files
@@ -124,23 +180,18 @@ def _save_array(path: Path, array: np.ndarray):
         os.fsync(f.fileno())
 
 
-def _save_csr(folder: Path, name: str, m: sp.csr_matrix):
-    for part in ("indptr", "indices", "data"):
-        _save_array(folder / f"{name}.{part}.npy", getattr(m, part))
+def _load_array(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _load_csr(folder: Path, name: str, shape) -> sp.csr_matrix:
-    indptr, indices, data = (np.load(folder / f"{name}.{part}.npy", mmap_mode="r",
-                                     allow_pickle=False)
-                             for part in ("indptr", "indices", "data"))
-    if (len(indptr) != shape[0] + 1 or indptr[0] != 0 or indptr[-1] != len(indices)
-            or len(indices) != len(data)):
-        raise IndexUnusable(f"{name} arrays do not fit together")
-    if len(indices) and int(indices.max()) >= shape[1]:
-        raise IndexUnusable(f"{name} refers to columns that do not exist")
-    m = sp.csr_matrix(shape, dtype=data.dtype)
-    m.indptr, m.indices, m.data = indptr, indices, data
-    return m
+def _link(src: Path, dst: Path):
+    """Share an unchanged file with the previous generation (a copy where links are refused)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+        with open(dst, "rb") as f:
+            os.fsync(f.fileno())
 
 
 def write_atomic(path: Path, data: bytes):
@@ -181,6 +232,7 @@ def load(index_dir: str | os.PathLike) -> IndexData:
 
 
 def _load_generation(gen: Path) -> IndexData:
+    segments = []
     try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
@@ -190,21 +242,47 @@ def _load_generation(gen: Path) -> IndexData:
             if (gen / name).stat().st_size != size:
                 raise IndexUnusable(f"{gen / name} has the wrong size (damaged or truncated)")
         vocab_list = json.loads((gen / "vocab.json").read_text(encoding="utf-8"))
-        n_notes, n_terms = len(manifest["notes"]), len(vocab_list)
-        scores = _load_csr(gen, "scores", (n_terms, n_notes))
-        idf = np.load(gen / "idf.npy", mmap_mode="r", allow_pickle=False)
-        offsets = np.load(gen / "docs.offsets.npy", allow_pickle=False)
-        if len(idf) != n_terms or len(offsets) != n_notes + 1:
+        n_docs = 0
+        for seg in manifest["segments"]:
+            segments.append(_load_segment(gen, seg["name"], n_docs, len(vocab_list)))
+            n_docs += segments[-1].n_docs
+        term_idf, norm = _load_array(gen / "idf.npy"), _load_array(gen / "norm.npy")
+        deleted = np.load(gen / "deleted.npy", allow_pickle=False)
+        notes = manifest["notes"]
+        numbers = np.asarray(notes["doc"], dtype=np.int64)
+        if (len(term_idf) != len(vocab_list) or len(norm) != n_docs
+                or not len(notes["path"]) == len(notes["size"]) == len(notes["mtime_ns"])
+                == len(notes["hash"]) == len(numbers) == n_docs - len(deleted)
+                or not np.all((numbers >= 0) & (numbers < n_docs))
+                or not np.all((deleted >= 0) & (deleted < n_docs))):
             raise IndexUnusable(f"{gen}: arrays do not match the manifest")
-        docs_file = open(gen / "docs.jsonl", "rb")
-    except FileNotFoundError:
-        raise
-    except IndexUnusable:
+    except (FileNotFoundError, IndexUnusable):
+        _close(segments)
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        _close(segments)
         raise IndexUnusable(f"{gen} is damaged: {err}") from None
-    return IndexData(gen, manifest, {t: i for i, t in enumerate(vocab_list)}, scores, idf,
-                     offsets, docs_file)
+    return IndexData(gen, manifest, {t: i for i, t in enumerate(vocab_list)}, segments,
+                     term_idf, norm, deleted)
+
+
+def _close(segments: list[Segment]):
+    for seg in segments:
+        seg.docs_file.close()
+
+
+def _load_segment(gen: Path, name: str, start: int, n_terms: int) -> Segment:
+    a = {part: _load_array(gen / f"{name}.{part}.npy") for part in _SEGMENT_ARRAYS}
+    indptr, notes, n_docs = a["indptr"], a["notes"], len(a["lengths"])
+    if (len(indptr) - 1 > n_terms or indptr[0] != 0 or indptr[-1] != len(notes)
+            or not len(notes) == len(a["title"]) == len(a["body"])
+            or len(a["docs.offsets"]) != n_docs + 1):
+        raise IndexUnusable(f"{gen / name}: arrays do not fit together")
+    if len(notes) and not 0 <= int(notes.min()) <= int(notes.max()) < n_docs:
+        raise IndexUnusable(f"{gen / name} refers to notes that do not exist")
+    postings = Postings(indptr, notes, a["title"], a["body"], start)
+    return Segment(name, postings, a["lengths"], a["docs.offsets"],
+                   open(gen / f"{name}.docs.jsonl", "rb"))
 
 
 def analyzer_for(data: IndexData) -> Analyzer:
@@ -217,7 +295,8 @@ def analyzer_for(data: IndexData) -> Analyzer:
 
 def stale_reason(manifest: dict, scan: notes_mod.Scan) -> str | None:
     """Why the index no longer matches the corpus (None when it does)."""
-    known = {n["path"]: (n["size"], n["mtime_ns"]) for n in manifest["notes"]}
+    notes = manifest["notes"]
+    known = dict(zip(notes["path"], zip(notes["size"], notes["mtime_ns"])))
     known.update({p: tuple(v) for p, v in manifest.get("skipped", {}).items()})
     found = {f.path: (f.size, f.mtime_ns) for f in scan.files}
     if found == known:
@@ -228,25 +307,77 @@ def stale_reason(manifest: dict, scan: notes_mod.Scan) -> str | None:
     return f"{len(added)} new, {len(changed)} changed, {len(removed)} removed notes"
 
 
-# ---------------------------------------------------------------- building
+# ---------------------------------------------------------------- analysing
 
-def _analyze(analyzer: Analyzer, info: notes_mod.FileInfo, data: bytes):
-    note, warnings = notes_mod.parse(info.path, data)
-    return note, Counter(analyzer(note.title)), Counter(analyzer(note.text)), warnings
+@dataclass
+class _Analysed:
+    """What a worker made of a list of note files (terms numbered within the list)."""
+
+    terms: list[str] = field(default_factory=list)
+    hashes: list[str | None] = field(default_factory=list)   # per file; None: skipped
+    reasons: list[str | None] = field(default_factory=list)  # why it was skipped
+    fresh: list[bool] = field(default_factory=list)         # analysed (not an unchanged hash)
+    records: list[bytes] = field(default_factory=list)      # per analysed note
+    lengths: list[int] = field(default_factory=list)        # body length, in terms
+    sizes: list[int] = field(default_factory=list)          # distinct terms
+    ids: np.ndarray | None = None     # term numbers (int32), note after note
+    counts: np.ndarray | None = None  # title count << 32 | body count (int64), likewise
+    warnings: list[str] = field(default_factory=list)
 
 
-def _analyze_job(args):
-    analyzer, info, data = args
-    return _analyze(analyzer, info, data)
+def _analyze_files(analyzer: Analyzer, jobs: list) -> _Analysed:
+    """Read, parse and analyse ``jobs`` (file, hash it had or None); a file whose hash is
+    unchanged is not analysed again."""
+    out, terms, ids, counts = _Analysed(), {}, [], []
+    for info, old_hash in jobs:
+        data, reason = notes_mod.read_bytes(info)
+        digest = notes_mod.content_hash(data) if data is not None else None
+        out.hashes.append(digest)
+        out.reasons.append(reason)
+        out.fresh.append(data is not None and digest != old_hash)
+        if not out.fresh[-1]:
+            continue
+        note, warnings = notes_mod.parse(info.path, data)
+        out.warnings.extend(warnings)
+        out.records.append(json.dumps(
+            {"path": note.path, "title": note.title, "url": note.url, "date": note.date,
+             "tags": list(note.tags), "text": note.text}, ensure_ascii=False).encode() + b"\n")
+        title, body = Counter(analyzer(note.title)), Counter(analyzer(note.text))
+        distinct = dict.fromkeys([*title, *body])
+        ids.extend(terms.setdefault(t, len(terms)) for t in distinct)
+        counts.extend(title[t] << 32 | body[t] for t in distinct)
+        out.sizes.append(len(distinct))
+        out.lengths.append(sum(body.values()))
+    out.terms = list(terms)
+    out.ids, out.counts = np.array(ids, dtype=np.int32), np.array(counts, dtype=np.int64)
+    return out
+
+
+_worker_analyzer: Analyzer | None = None  # each worker process's own (MeCab is per process)
+
+
+def _start_worker(analyzer: Analyzer):
+    global _worker_analyzer
+    _worker_analyzer = analyzer
+
+
+def _analyze_in_worker(jobs: list) -> _Analysed:
+    return _analyze_files(_worker_analyzer, jobs)
 
 
 def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
+    """``_Analysed`` for consecutive slices of ``jobs``, in order; on ``workers`` processes
+    when there are enough notes to be worth starting them."""
+    parts = [jobs[i:i + CHUNK_NOTES] for i in range(0, len(jobs), CHUNK_NOTES)]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_NOTES:
-        return [_analyze(analyzer, info, data) for info, data in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_analyze_job, [(analyzer, i, d) for i, d in jobs],
-                             chunksize=max(1, len(jobs) // (workers * 8))))
+        yield from (_analyze_files(analyzer, part) for part in parts)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(analyzer,)) as pool:
+        yield from pool.map(_analyze_in_worker, parts)
 
+
+# ---------------------------------------------------------------- building
 
 def _lock(index_dir: Path):
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -255,27 +386,28 @@ def _lock(index_dir: Path):
     return f
 
 
-def _previous(index_dir: Path, analyzer: Analyzer, report: BuildReport):
-    """The generation to build on, with its counts, or None for a full build."""
+def _previous(index_dir: Path, analyzer: Analyzer, report: BuildReport) -> IndexData | None:
+    """The generation to build on, or None for a full build."""
     try:
         data = load(index_dir)
     except IndexUnusable as err:
         if (index_dir / "CURRENT").exists():
             report.warnings.append(f"index unusable ({err}); rebuilding from scratch")
         return None
-    try:
-        if data.manifest["analyzer"] != analyzer.settings():
-            report.warnings.append("analyzer changed since the last build; rebuilding from scratch")
-            data.close()
-            return None
-        n_notes, n_terms = data.n_notes, len(data.vocab)
-        tf_title = _load_csr(data.path, "tf_title", (n_notes, n_terms))
-        tf_body = _load_csr(data.path, "tf_body", (n_notes, n_terms))
-    except (IndexUnusable, OSError, ValueError) as err:
-        report.warnings.append(f"index unusable ({err}); rebuilding from scratch")
+    if data.manifest["analyzer"] != analyzer.settings():
+        report.warnings.append("analyzer changed since the last build; rebuilding from scratch")
         data.close()
         return None
-    return data, tf_title, tf_body
+    return data
+
+
+@dataclass
+class _Member:
+    """A note of the new generation: where its counts and record come from."""
+
+    meta: dict               # path, size, mtime_ns, hash
+    segment: int | None      # index of its segment in the previous generation; None: analysed
+    number: int              # its number within that segment, or among the analysed notes
 
 
 def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
@@ -298,131 +430,221 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
         report.warnings.extend(scan.warnings)
         prev = None if full else _previous(index_dir, analyzer, report)
         report.full = prev is None
-        if prev is not None and stale_reason(prev[0].manifest, scan) is None:
-            report.unchanged = prev[0].n_notes
-            report.skipped = len(prev[0].manifest.get("skipped", {}))
+        if prev is not None and stale_reason(prev.manifest, scan) is None:
+            report.unchanged = prev.n_notes
+            report.skipped = len(prev.manifest.get("skipped", {}))
             report.seconds = time.perf_counter() - started
             return report
-        if prev is None:
-            old_notes, vocab_list = {}, []
-        else:
-            old_notes = {n["path"]: (i, n) for i, n in enumerate(prev[0].manifest["notes"])}
-            vocab_list = list(prev[0].vocab)
+        old = {}
+        if prev is not None:
+            n = prev.manifest["notes"]
+            old = {p: (s, m, h, d) for p, s, m, h, d in
+                   zip(n["path"], n["size"], n["mtime_ns"], n["hash"], n["doc"])}
+        vocab = {} if prev is None else dict(prev.vocab)
 
-        entries, jobs, skipped = [], [], {}
+        members, jobs, kept = [], [], 0
         for info in scan.files:
-            old = old_notes.get(info.path)
-            if old and (old[1]["size"], old[1]["mtime_ns"]) == (info.size, info.mtime_ns):
-                entries.append(("old", old[0], dict(old[1])))
-                continue
-            data, reason = notes_mod.read_bytes(info)
-            if data is None:
-                report.warnings.append(f"{info.path}: skipped: {reason}")
-                skipped[info.path] = [info.size, info.mtime_ns]
-                continue
-            meta = {"path": info.path, "hash": notes_mod.content_hash(data),
-                    "size": info.size, "mtime_ns": info.mtime_ns}
-            if old and old[1]["hash"] == meta["hash"]:
-                entries.append(("old", old[0], meta))
+            was = old.get(info.path)
+            if was and was[:2] == (info.size, info.mtime_ns):
+                members.append(_located(prev, was[3], dict(
+                    path=info.path, size=info.size, mtime_ns=info.mtime_ns, hash=was[2])))
+                kept += 1
             else:
-                entries.append(("new", len(jobs), meta))
-                jobs.append((info, data))
-                if old:
-                    report.changed += 1
+                jobs.append((info, was[2] if was else None))
+                members.append(None)
+        new = _NewNotes()
+        skipped, at = {}, 0
+        job_slots = [i for i, m in enumerate(members) if m is None]
+        for part in _analyze_all(analyzer, jobs, workers):
+            report.warnings.extend(part.warnings)
+            lut = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms),
+                              dtype=np.int32, count=len(part.terms))
+            new.add(part, lut)
+            for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
+                info, _ = jobs[at]
+                slot, was, at = job_slots[at], old.get(info.path), at + 1
+                meta = dict(path=info.path, size=info.size, mtime_ns=info.mtime_ns, hash=digest)
+                if digest is None:
+                    report.warnings.append(f"{info.path}: skipped: {reason}")
+                    skipped[info.path] = [info.size, info.mtime_ns]
+                elif not fresh:
+                    members[slot] = _located(prev, was[3], meta)
                 else:
-                    report.added += 1
+                    members[slot] = _Member(meta, None, new.count)
+                    new.count += 1
+                    if was:
+                        report.changed += 1
+                    else:
+                        report.added += 1
+        members = [m for m in members if m is not None]
         report.skipped = len(skipped)
-        report.removed = len(old_notes.keys() - {e[2]["path"] for e in entries})
-        report.unchanged = len(entries) - len(jobs)
+        report.removed = len(old.keys() - {m.meta["path"] for m in members})
+        report.unchanged = len(members) - new.count
 
-        analysed = _analyze_all(analyzer, jobs, workers)
-        vocab = {t: i for i, t in enumerate(vocab_list)}
-        new_rows = []
-        for note, title_counts, body_counts, warnings in analysed:
-            report.warnings.extend(warnings)
-            new_rows.append((note, _row(title_counts, vocab), _row(body_counts, vocab)))
-        vocab_list.extend(list(vocab)[len(vocab_list):])
-
-        gen = _publish(index_dir, analyzer, params, entries, new_rows, prev, vocab_list, skipped)
-        _remove_old_generations(index_dir, keep={gen.name, prev[0].path.name if prev else ""})
+        gen = _publish(index_dir, analyzer, params, prev, members, new, list(vocab), skipped)
+        _remove_old_generations(index_dir, keep={gen.name, prev.path.name if prev else ""})
     finally:
         if prev is not None:
-            prev[0].close()
+            prev.close()
         lock.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _row(counts: Counter, vocab: dict) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), dtype=np.int32,
-                      count=len(counts))
-    values = np.fromiter(counts.values(), dtype=np.int32, count=len(counts))
-    order = np.argsort(ids)
-    return ids[order], values[order]
+def _located(prev: IndexData, doc: int, meta: dict) -> _Member:
+    for i, seg in enumerate(prev.segments):
+        if doc < seg.n_docs:
+            return _Member(meta, i, doc)
+        doc -= seg.n_docs
+    raise IndexUnusable(f"{prev.path}: a note's number is out of range")
 
 
-def _stack(rows: list, n_terms: int) -> sp.csr_matrix:
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([len(ids) for ids, _ in rows])
-    indices = np.concatenate([ids for ids, _ in rows]) if rows else np.zeros(0, np.int32)
-    data = np.concatenate([v for _, v in rows]) if rows else np.zeros(0, np.int32)
-    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), n_terms))
+class _NewNotes:
+    """The analysed notes, gathered from the workers' parts, with terms numbered globally."""
+
+    def __init__(self):
+        self.count, self.records, self.lengths, self.sizes = 0, [], [], []
+        self.ids, self.counts = [], []
+
+    def add(self, part: _Analysed, lut: np.ndarray):
+        self.records.extend(part.records)
+        self.lengths.extend(part.lengths)
+        self.sizes.extend(part.sizes)
+        self.ids.append(lut[part.ids])
+        self.counts.append(part.counts)
+
+    def rows(self, n_terms: int) -> sp.csr_matrix:
+        """Note-major counts (title << 32 | body), one row per analysed note."""
+        indptr = np.zeros(len(self.sizes) + 1, dtype=np.int64)
+        np.cumsum(self.sizes, out=indptr[1:])
+        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
+        counts = np.concatenate(self.counts) if self.counts else np.zeros(0, np.int64)
+        return sp.csr_matrix((counts, ids, indptr), shape=(len(self.sizes), n_terms))
 
 
-def _counts(entries, new_rows, old_matrix, field_index: int, n_terms: int) -> sp.csr_matrix:
-    rows = []
-    for kind, i, _ in entries:
-        if kind == "new":
-            rows.append(new_rows[i][field_index])
-        else:
-            lo, hi = old_matrix.indptr[i], old_matrix.indptr[i + 1]
-            rows.append((np.asarray(old_matrix.indices[lo:hi]), np.asarray(old_matrix.data[lo:hi])))
-    return _stack(rows, n_terms)
+def _note_rows(seg: Segment, n_terms: int) -> sp.csr_matrix:
+    """A segment's counts note-major (title << 32 | body), widened to ``n_terms`` terms."""
+    p = seg.postings
+    packed = np.asarray(p.title, dtype=np.int64) << 32 | np.asarray(p.body, dtype=np.int64)
+    m = sp.csc_matrix((packed, np.asarray(p.notes), np.asarray(p.indptr)),
+                      shape=(seg.n_docs, len(p.indptr) - 1)).tocsr()
+    return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(seg.n_docs, n_terms))
 
 
-def _publish(index_dir: Path, analyzer, params, entries, new_rows, prev, vocab_list, skipped):
+def _smallest(counts: np.ndarray) -> np.ndarray:
+    """Counts as uint16 where they fit (they nearly always do): half the bytes to read."""
+    return counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.int64)
+
+
+def _write_segment(gen: Path, name: str, rows: sp.csr_matrix, lengths, records):
+    """Write a segment from note-major ``rows`` (title << 32 | body), body ``lengths`` and
+    stored ``records`` (JSON lines), all in note order."""
+    postings = rows.tocsc()
+    offsets = [0]
+    with open(gen / f"{name}.docs.jsonl", "wb") as out:
+        for record in records:
+            out.write(record)
+            offsets.append(offsets[-1] + len(record))
+        out.flush()
+        os.fsync(out.fileno())
+    arrays = {"indptr": postings.indptr.astype(np.int64),
+              "notes": postings.indices.astype(np.int32),
+              "title": _smallest(postings.data >> 32),
+              "body": _smallest(postings.data & 0xFFFFFFFF),
+              "lengths": np.asarray(lengths, dtype=np.int64),
+              "docs.offsets": np.asarray(offsets, dtype=np.int64)}
+    for part, array in arrays.items():
+        _save_array(gen / f"{name}.{part}.npy", array)
+
+
+def _segment_files(name: str) -> list[str]:
+    return [f"{name}.docs.jsonl"] + [f"{name}.{part}.npy" for part in _SEGMENT_ARRAYS]
+
+
+def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, skipped):
     n_terms = len(vocab_list)
-    tf_title = _counts(entries, new_rows, prev and prev[1], 1, n_terms)
-    tf_body = _counts(entries, new_rows, prev and prev[2], 2, n_terms)
-    scores, term_idf = bm25f(tf_title, tf_body, params)
-
     gens = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.fullmatch(p.name))]
-    gen = index_dir / f"gen-{max(gens, default=0) + 1:06d}"
+    number = max(gens, default=0) + 1
+    gen = index_dir / f"gen-{number:06d}"
     shutil.rmtree(gen, ignore_errors=True)
     gen.mkdir()
 
-    offsets = [0]
-    with open(gen / "docs.jsonl", "wb") as out:
-        for kind, i, _ in entries:
-            if kind == "new":
-                note = new_rows[i][0]
-                line = json.dumps({"path": note.path, "title": note.title, "url": note.url,
-                                   "date": note.date, "tags": list(note.tags), "text": note.text},
-                                  ensure_ascii=False).encode("utf-8") + b"\n"
-            else:
-                data = prev[0]
-                line = os.pread(data.docs_file.fileno(),
-                                int(data.offsets[i + 1] - data.offsets[i]), int(data.offsets[i]))
-            out.write(line)
-            offsets.append(offsets[-1] + len(line))
-        out.flush()
-        os.fsync(out.fileno())
-    _save_array(gen / "docs.offsets.npy", np.asarray(offsets, dtype=np.int64))
-    _save_csr(gen, "tf_title", tf_title)
-    _save_csr(gen, "tf_body", tf_body)
-    _save_csr(gen, "scores", scores)
-    _save_array(gen / "idf.npy", term_idf)
+    # Keep the previous large segment when what changed is small next to it; the other notes
+    # go to one new segment, in corpus order.
+    base = prev.segments[0] if prev is not None else None
+    keep_base = False
+    if base is not None:
+        in_base = sum(1 for m in members if m.segment == 0)
+        keep_base = (len(members) - in_base + base.n_docs - in_base
+                     <= MERGE_FRACTION * base.n_docs)
+    kept = [base] if keep_base else []
+    moved = [m for m in members if not (keep_base and m.segment == 0)]
+
+    sources = {}  # previous segment index → its rows, then the analysed notes' rows
+    for m in moved:
+        if m.segment is not None and m.segment not in sources:
+            sources[m.segment] = _note_rows(prev.segments[m.segment], n_terms)
+    sources[None] = new.rows(n_terms)
+    first_row, row = {}, 0
+    for key, rows in sources.items():
+        first_row[key], row = row, row + rows.shape[0]
+    order = [first_row[m.segment] + m.number for m in moved]
+    segment_names = []
+    for seg in kept:
+        for f in _segment_files(seg.name):
+            _link(prev.path / f, gen / f)
+        segment_names.append(seg.name)
+    lengths = [np.asarray(seg.lengths) for seg in kept]
+    if moved:
+        name = f"seg-{number:06d}"
+        rows = sp.vstack(list(sources.values()), format="csr")
+        if order != list(range(rows.shape[0])):  # (a full build's notes are in order already)
+            rows = rows[order]
+        moved_lengths = np.array([new.lengths[m.number] if m.segment is None
+                                  else prev.segments[m.segment].lengths[m.number]
+                                  for m in moved], dtype=np.int64)
+        records = (new.records[m.number] if m.segment is None
+                   else _record(prev.segments[m.segment], m.number) for m in moved)
+        _write_segment(gen, name, rows, moved_lengths, records)
+        segment_names.append(name)
+        lengths.append(moved_lengths)
+
+    # Numbers: the kept segment's notes keep theirs, the moved ones follow in order.
+    n_kept = sum(seg.n_docs for seg in kept)
+    docs = {}
+    for i, m in enumerate(moved):
+        docs[m.meta["path"]] = n_kept + i
+    for m in members:
+        if keep_base and m.segment == 0:
+            docs[m.meta["path"]] = m.number
+    live = np.zeros(n_kept + len(moved), dtype=bool)
+    live[list(docs.values())] = True
+    deleted = np.flatnonzero(~live)
+
+    lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    norm = np.zeros(len(lengths))
+    norm[live] = length_norms(lengths[live], params)
+    df = np.zeros(n_terms, dtype=np.int64)
+    for seg_name in segment_names:
+        indptr = _load_array(gen / f"{seg_name}.indptr.npy")
+        df[:len(indptr) - 1] += np.diff(indptr)
+    if len(deleted):
+        df -= _term_counts(kept[0], deleted, n_terms)
+    _save_array(gen / "idf.npy", idf(df, int(live.sum())))
+    _save_array(gen / "norm.npy", norm)
+    _save_array(gen / "deleted.npy", deleted.astype(np.int64))
     _write_bytes(gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))
 
-    titles = {}
-    for kind, i, meta in entries:
-        titles[meta["path"]] = (new_rows[i][0].title if kind == "new"
-                                else prev[0].manifest["notes"][i]["title"])
+    ordered = [m.meta for m in members]
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "analyzer": analyzer.settings(), "scoring": params.to_dict(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "notes": [dict(meta, title=titles[meta["path"]]) for _, _, meta in entries],
+        "segments": [{"name": n} for n in segment_names],
+        "notes": {"path": [m["path"] for m in ordered], "size": [m["size"] for m in ordered],
+                  "mtime_ns": [m["mtime_ns"] for m in ordered],
+                  "hash": [m["hash"] for m in ordered],
+                  "doc": [docs[m["path"]] for m in ordered]},
         "skipped": skipped,
         "files": {p.name: p.stat().st_size for p in sorted(gen.iterdir())},
     }
@@ -430,6 +652,15 @@ def _publish(index_dir: Path, analyzer, params, entries, new_rows, prev, vocab_l
     _fsync_dir(gen)
     write_atomic(index_dir / "CURRENT", gen.name.encode("utf-8"))
     return gen
+
+
+def _term_counts(seg: Segment, notes: np.ndarray, n_terms: int) -> np.ndarray:
+    """For each term, how many of ``notes`` (numbers within ``seg``) contain it."""
+    chosen = np.zeros(seg.n_docs, dtype=bool)
+    chosen[notes] = True
+    where = np.flatnonzero(chosen[seg.postings.notes])
+    terms = np.searchsorted(seg.postings.indptr, where, side="right") - 1
+    return np.bincount(terms, minlength=n_terms)
 
 
 def _remove_old_generations(index_dir: Path, keep: set[str]):
