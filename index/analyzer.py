@@ -101,7 +101,7 @@ class Analyzer:
         return self._tagger
 
     def __getstate__(self):  # so an Analyzer can be sent to worker processes
-        return {"ascii_parts": self.ascii_parts, "_tagger": None}
+        return dict(self.__dict__, _tagger=None)
 
     def __call__(self, text: str) -> list[str]:
         """The terms of ``text``, in order."""
