@@ -3,7 +3,8 @@
 A note is cut into sentences (at 。！？!? and line breaks); windows of consecutive whole sentences
 up to ``max_chars`` long are scored by the idf of the distinct question terms they contain, with
 a small bonus for repeated matches; the best window wins, the earliest on ties. A single sentence
-longer than ``max_chars`` is cut around its matches and marked with "…".
+longer than ``max_chars`` is cut around its matches and marked with "…". Matching is done on the
+NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
 """
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ ELLIPSIS = "…"
 PREFILTER_CHARS = 20_000
 MAX_CANDIDATES = 400
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
-_SPACES = re.compile(r"\s+")
+# White space, control characters and lone surrogates: folded to one space in an excerpt.
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+# A character and the combining (or half-width voicing) marks NFKC joins to it.
+_UNIT = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f]*", re.S)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def best(text: str, weights: dict[str, float], analyzer: Analyzer, needles=(),
     """The passage of ``text`` (≤ ``max_chars``) that best matches the question terms ``weights``
     (term → weight). ``needles``: lower-cased question words used to skip analysing sentences of
     long notes that cannot match."""
-    sents = sentences(normalize(text))
+    sents = sentences(text)
     if not sents:
         return Excerpt("", ())
     matches = [_matches(s, weights, analyzer) if wanted else None
@@ -77,7 +81,7 @@ def _candidates(sents, weights, needles):
     words = [w for w in set(needles) | set(weights) if w]
     flags, budget = [], MAX_CANDIDATES
     for s in sents:
-        low = s.lower()
+        low = normalize(s).lower()
         hit = budget > 0 and any(w in low for w in words)
         budget -= hit
         flags.append(hit)
@@ -85,9 +89,26 @@ def _candidates(sents, weights, needles):
 
 
 def _matches(sentence: str, weights: dict, analyzer: Analyzer) -> list[tuple[str, str]]:
-    """(term, surface) pairs of the question's terms found in ``sentence``."""
-    return [(t.term, sentence[t.start:t.end]) for t in analyzer.tokens(sentence)
+    """(term, surface) pairs of the question's terms found in ``sentence``, surfaces as written
+    there."""
+    norm, origin = _normalize_with_origin(sentence)
+    return [(t.term, sentence[origin[t.start]:origin[t.end]]) for t in analyzer.tokens(norm)
             if t.term in weights]
+
+
+def _normalize_with_origin(text: str) -> tuple[str, list[int]]:
+    """normalize(text), and for each of its offsets (and its end) the offset in ``text`` it comes
+    from. NFKC nearly always keeps the length; when it doesn't (… → ..., ｶﾞ → ガ), each character
+    with its combining marks is normalised on its own."""
+    norm = normalize(text)
+    if len(norm) == len(text):
+        return norm, list(range(len(text) + 1))
+    parts, origin = [], []
+    for m in _UNIT.finditer(text):
+        part = normalize(m.group())
+        parts.append(part)
+        origin.extend([m.start()] * len(part))
+    return "".join(parts), origin + [len(text)]
 
 
 def _cut(passage: str, matched: set, max_chars: int) -> str:
