@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from fakes import payloads as P  # noqa: E402
-from fakes.bot import APP_TOKEN, BOT_TOKEN  # noqa: E402
+from fakes.bot import (APP_TOKEN, free_port, start_process, stop_process,  # noqa: E402
+                       wait_listening)
 from fakes.slack_api import FakeSlack  # noqa: E402
 from fakes.socket_mode import FakeSocketMode  # noqa: E402
 from index import notes  # noqa: E402
@@ -50,27 +48,10 @@ def questions(corpus: Path, n: int) -> list[str]:
     return out[:n]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_bot(args: list[str], fake: FakeSlack, work: Path, **env) -> subprocess.Popen:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NOTEBOT_"))}
-    environ.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url,
-                   NOTEBOT_CORPUS=str(REPO / "corpus"), NOTEBOT_INDEX=str(work / "index"),
-                   NOTEBOT_FEEDBACK_DB=str(work / "votes.sqlite3"), PYTHONPATH=str(REPO), **env)
-    return subprocess.Popen([sys.executable, "-m", "bot", "slack", *args], env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def stop_bot(process: subprocess.Popen) -> list[float]:
-    """Stop the bot; the latencies it logged itself (ms)."""
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+def logged_latencies(log: str) -> list[float]:
+    """The latencies (ms) in the bot's own log lines."""
     return [json.loads(m.group())["latency_ms"]
-            for m in re.finditer(r'\{"event": "question".*\}', err)]
+            for m in re.finditer(r'\{"event": "question".*\}', log)]
 
 
 def ask_all(qs, fake: FakeSlack, send) -> list[float]:
@@ -87,33 +68,25 @@ def run_http(qs, work: Path) -> tuple[list[float], list[float]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/slack/events"
     with FakeSlack() as fake:
-        bot = start_bot(["--http", "--host", "127.0.0.1", "--port", str(port)], fake, work,
-                        SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
+        bot = start_process(["--http", "--host", "127.0.0.1", "--port", str(port)], fake, CORPUS,
+                            work, SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
         try:
-            deadline = time.monotonic() + 120
-            while True:  # until it listens
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if bot.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the bot did not start: {bot.communicate()[1]}")
-                    time.sleep(0.1)
+            wait_listening(bot, port)
             took = ask_all(qs, fake, lambda payload: P.deliver(url, payload))
         finally:
-            logged = stop_bot(bot)
+            logged = logged_latencies(stop_process(bot))
     return took, logged
 
 
 def run_socket(qs, work: Path) -> tuple[list[float], list[float]]:
     with FakeSlack() as fake, FakeSocketMode() as server:
         fake.ws_url = server.url
-        bot = start_bot([], fake, work, SLACK_APP_TOKEN=APP_TOKEN)
+        bot = start_process([], fake, CORPUS, work, SLACK_APP_TOKEN=APP_TOKEN)
         try:
             server.wait_connections(1, timeout=120)
             took = ask_all(qs, fake, lambda payload: server.send("events_api", payload))
         finally:
-            logged = stop_bot(bot)
+            logged = logged_latencies(stop_process(bot))
     return took, logged
 
 
@@ -128,9 +101,9 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--mode", choices=["http", "socket", "both"], default="both")
     args = parser.parse_args()
-    qs = questions(REPO / "corpus", args.questions)
+    qs = questions(CORPUS, args.questions)
     modes = ["http", "socket"] if args.mode == "both" else [args.mode]
-    print(f"{len(qs)} questions on {REPO / 'corpus'}, one at a time; milliseconds")
+    print(f"{len(qs)} questions on {CORPUS}, one at a time; milliseconds")
     print(f"{'mode':<28} {'n':>4} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}")
     for mode in modes:
         with tempfile.TemporaryDirectory() as work:

@@ -256,8 +256,8 @@ def _ask(bot: Bot, client, context, event, question: str, thread_ts, search: str
     else:
         text, blocks, n = bot.answer(search or question)
         _post(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
-        _log_question(context, event.get("channel_type") or _CHANNEL_TYPES.get(channel[:1], "other"),
-                      event.get("type", "message"), n)
+        channel_type = event.get("channel_type") or _CHANNEL_TYPES.get(channel[:1], "other")
+        _log_question(context, channel_type, event.get("type", "message"), n)
 
 
 def _log_question(context, channel_type: str, via: str, results: int):

@@ -2,18 +2,14 @@
 Socket Mode (the container's command) and in HTTP mode, stopped by SIGTERM."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
 from conftest import REPO, write_note
 from fakes import payloads as P
-from fakes.bot import APP_TOKEN, BOT_TOKEN
+from fakes.bot import (APP_TOKEN, BOT_TOKEN, free_port, start_process, stop_process,
+                       wait_listening)
 from fakes.slack_api import FakeSlack
 from fakes.socket_mode import FakeSocketMode
 
@@ -36,34 +32,10 @@ def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, en
     assert message in result.err and len(result.err.strip().splitlines()) == 1
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(args, corpus, tmp_path, fake: FakeSlack, **env) -> subprocess.Popen:
-    """``python -m bot slack ARGS`` with only environment variables for settings."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NOTEBOT_"))}
-    base.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url,
-                NOTEBOT_CORPUS=str(corpus), NOTEBOT_INDEX=str(tmp_path / "index"),
-                NOTEBOT_FEEDBACK_DB=str(tmp_path / "votes.sqlite3"), PYTHONPATH=str(REPO), **env)
-    return subprocess.Popen([sys.executable, "-m", "bot", "slack", *args], cwd=tmp_path,
-                            env=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def stop(process: subprocess.Popen) -> str:
-    """SIGTERM, as ``docker stop`` sends; returns what the bot logged."""
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    return err
-
-
 def test_socket_mode_runs_from_environment_variables_alone(corpus, tmp_path):
     with FakeSlack() as fake, FakeSocketMode() as server:
         fake.ws_url = server.url
-        process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+        process = start_process([], fake, corpus, tmp_path, SLACK_APP_TOKEN=APP_TOKEN)
         try:
             server.wait_connections(1, timeout=60)
             event = P.mention("GILって何？")
@@ -71,7 +43,7 @@ def test_socket_mode_runs_from_environment_variables_alone(corpus, tmp_path):
             [post] = fake.wait_for("chat.postMessage")
             assert post.params["thread_ts"] == event["ts"]
         finally:
-            log = stop(process)
+            log = stop_process(process)
     assert '"event": "question", "channel_type": "channel"' in log
     assert BOT_TOKEN not in log and APP_TOKEN not in log
 
@@ -80,16 +52,11 @@ def test_http_mode_serves_signed_requests_and_watches_the_notes(corpus, tmp_path
     port = free_port()
     url = f"http://127.0.0.1:{port}/slack/events"
     with FakeSlack() as fake:
-        process = start(["--http", "--host", "127.0.0.1", "--port", str(port), "--watch"],
-                        corpus, tmp_path, fake, SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
+        process = start_process(["--http", "--host", "127.0.0.1", "--port", str(port),
+                                 "--watch"], fake, corpus, tmp_path,
+                                SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
         try:
-            for _ in range(600):  # until it listens (the first start builds the index)
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    assert process.poll() is None, process.communicate()[1]
-                    time.sleep(0.1)
+            wait_listening(process, port)
             assert P.deliver(url, P.event(P.message("GILって何？")))[0] == 200
             assert "python/gil.md" in str(fake.wait_for("chat.postMessage")[0].params["blocks"])
             assert P.deliver(url, P.event(P.message("GIL")), secret="forged")[0] == 401
@@ -103,14 +70,14 @@ def test_http_mode_serves_signed_requests_and_watches_the_notes(corpus, tmp_path
             else:
                 pytest.fail("the new note was never found")
         finally:
-            log = stop(process)
+            log = stop_process(process)
     assert "1 added" in log and BOT_TOKEN not in log
 
 
 def test_a_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):
     with FakeSlack() as fake:
         fake.fail("auth.test", error="invalid_auth")
-        process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+        process = start_process([], fake, corpus, tmp_path, SLACK_APP_TOKEN=APP_TOKEN)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 2
     last = err.strip().splitlines()[-1]
@@ -135,7 +102,7 @@ def test_the_manifest_asks_for_what_the_bot_listens_to():
 def test_an_unreachable_slack_is_reported_in_one_line(corpus, tmp_path):
     with FakeSlack() as fake:
         pass  # stopped: nothing listens at its address any more
-    process = start([], corpus, tmp_path, fake, SLACK_APP_TOKEN=APP_TOKEN)
+    process = start_process([], fake, corpus, tmp_path, SLACK_APP_TOKEN=APP_TOKEN)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
     assert "cannot reach the Slack Web API at http://127.0.0.1:" in err.strip().splitlines()[-1]

@@ -42,7 +42,8 @@ def test_a_mention_is_answered_in_its_thread(slack):
     assert post.params["thread_ts"] == event["ts"]
     assert post.headers["Authorization"] == f"Bearer {BOT_TOKEN}"
     blocks = post.params["blocks"]
-    assert "<https://example.com/gil|PythonのGlobal Interpreter Lock (GIL) について>" in blocks[1]["text"]["text"]
+    title = "PythonのGlobal Interpreter Lock (GIL) について"
+    assert f"<https://example.com/gil|{title}>" in blocks[1]["text"]["text"]
     assert "*GIL*" in blocks[1]["text"]["text"]
     assert "python/gil.md · 2019-05-01 · #python #gil" == blocks[2]["elements"][0]["text"]
     assert P.button(blocks, "vote_up")["value"] == '{"q": "GILって何？", "p": "python/gil.md"}'
@@ -59,7 +60,7 @@ def test_a_direct_message_is_answered_directly(slack):
 
 
 @pytest.mark.parametrize("question, expected", [
-    ("量子コンピュータの冷却装置", "に合うノートは見つかりませんでした"),
+    ("鰻丼のおいしい店", "に合うノートは見つかりませんでした"),
     ("how to cook pasta", "No notes match"),
 ])
 def test_no_match_gets_a_short_helpful_reply_in_the_askers_language(slack, question, expected):
@@ -254,7 +255,7 @@ def test_reindex_is_for_admins_only_and_picks_up_new_notes(slack, corpus):
     assert "管理者だけ" in refused.params["text"]
     P.deliver(slack.url, P.event(P.message("ポッドとは")))
     [before] = slack.fake.wait_for("chat.postMessage")
-    assert "見つかりませんでした" in before.params["text"]
+    assert "new/kubernetes.md" not in texts(before.params.get("blocks"))
 
     P.deliver(slack.url, P.slash("reindex", slack.fake.response_url("r2"), user=ADMIN),
               kind="command")
@@ -262,7 +263,7 @@ def test_reindex_is_for_admins_only_and_picks_up_new_notes(slack, corpus):
     assert "再構築しました" in done.params["text"] and "1 added" in done.params["text"]
     P.deliver(slack.url, P.event(P.message("ポッドとは")))
     after = slack.fake.wait_for("chat.postMessage", 2)[1]
-    assert "new/kubernetes.md" in texts(after.params["blocks"])
+    assert shown(after)[0] == "new/kubernetes.md"
 
 
 def test_a_build_elsewhere_is_picked_up_without_a_restart(slack, corpus, index_dir):

@@ -16,10 +16,10 @@ def paths(hits):
 def test_a_new_generation_is_used_from_the_next_question(corpus, built):
     said = []
     live = LiveSearcher(built, say=said.append)
-    assert live.search("ポッドとは") == []
+    assert "new/kubernetes.md" not in paths(live.search("ポッドとは"))
     write_note(corpus, "new/kubernetes.md", "# Kubernetesのポッド\nポッドはコンテナの単位。\n")
     store.build(corpus, built)
-    assert paths(live.search("ポッドとは")) == ["new/kubernetes.md"]
+    assert paths(live.search("ポッドとは"))[0] == "new/kubernetes.md"
     assert live.status()["notes"] == len(list(corpus.rglob("*.*")))
     assert said == ["now answering from gen-000002 (9 notes)"]
 

@@ -1,7 +1,13 @@
 """The real notebot Slack app, wired to the fakes: for end-to-end tests and the latency bench."""
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +21,7 @@ from index.live import LiveSearcher
 from .payloads import SIGNING_SECRET
 from .slack_api import FakeSlack
 
+REPO = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "xoxb-1111-2222-faketokenvalue"
 APP_TOKEN = "xapp-1-A0001-3333-fakeapptokenvalue"
 ADMIN = "UADMIN"
@@ -60,3 +67,43 @@ def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True):
         finally:
             server.trigger.pull_trigger(server.close)  # closed from waitress's own loop
             thread.join(10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_process(args: list[str], fake: FakeSlack, corpus: Path, work: Path,
+                  **env) -> subprocess.Popen:
+    """``python -m bot slack ARGS`` as its own process, its settings in environment variables
+    alone (as in the container); index and votes under ``work``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NOTEBOT_"))}
+    environ.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.api_url,
+                   NOTEBOT_CORPUS=str(corpus), NOTEBOT_INDEX=str(work / "index"),
+                   NOTEBOT_FEEDBACK_DB=str(work / "votes.sqlite3"), PYTHONPATH=str(REPO), **env)
+    return subprocess.Popen([sys.executable, "-m", "bot", "slack", *args], cwd=work,
+                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_listening(process: subprocess.Popen, port: int, timeout: float = 120):
+    """Until ``process`` accepts connections on ``port`` (it builds the index first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the bot did not start: {process.communicate()[1]}")
+            time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen) -> str:
+    """SIGTERM, as ``docker stop`` sends; what the bot logged. It must exit with status 0."""
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return err
