@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -63,7 +64,9 @@ def scan(root: str | os.PathLike) -> Scan:
     def on_error(err: OSError):
         result.warnings.append(f"{err.filename}: skipped: {err.strerror or err}")
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
+    top = os.fspath(root)
+    prefix = len(os.path.join(top, ""))  # os.walk's paths start with it: no relpath per file
+    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=True):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:
             result.warnings.append(f"{dirpath}: skipped: directory link loop")
@@ -71,11 +74,12 @@ def scan(root: str | os.PathLike) -> Scan:
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        folder = dirpath[prefix:].replace(os.sep, "/")
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
                 continue
             abspath = os.path.join(dirpath, name)
-            rel = os.path.relpath(abspath, root).replace(os.sep, "/")
+            rel = f"{folder}/{name}" if folder else name
             shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             if shown != rel:
                 result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
@@ -85,7 +89,7 @@ def scan(root: str | os.PathLike) -> Scan:
             except OSError as err:
                 result.warnings.append(f"{rel}: skipped: {err.strerror or err}")
                 continue
-            if not os.path.isfile(abspath):
+            if not stat.S_ISREG(st.st_mode):
                 continue
             result.files.append(FileInfo(rel, abspath, st.st_size, st.st_mtime_ns))
     return result
