@@ -50,8 +50,8 @@ def _damaged(corpus, index_dir):
 
 def _truncated(corpus, index_dir):
     store.build(corpus, index_dir)
-    scores = store.current_generation(index_dir) / "scores.data.npy"
-    scores.write_bytes(scores.read_bytes()[:-8])
+    idf = store.current_generation(index_dir) / "idf.npy"
+    idf.write_bytes(idf.read_bytes()[:-8])
 
 
 def _other_analyzer(corpus, index_dir):
@@ -79,7 +79,7 @@ def _empty_corpus(corpus, index_dir):
                       "fix: run 'notebot build'"]),
     (_note_edited, 1, ["out of date with the notes (0 new, 1 changed, 0 removed"]),
     (_damaged, 1, ["FAIL  index", "CURRENT is damaged", "fix: run 'notebot build --full'"]),
-    (_truncated, 1, ["scores.data.npy has the wrong size", "fix: run 'notebot build --full'"]),
+    (_truncated, 1, ["idf.npy has the wrong size", "fix: run 'notebot build --full'"]),
     (_other_analyzer, 1, ["FAIL  index   made with another analyzer",
                           "fix: run 'notebot build --full'"]),
     (_binary_note, 0, ["ok    corpus  9 notes", "warn  index   misc/スクリーンショット.md: not indexed",
