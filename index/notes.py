@@ -23,6 +23,8 @@ NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_NOTE_BYTES = 32 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _markdown = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+# Control characters other than tab and line feed: a note must not drive the reader's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -135,22 +137,25 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
     if not isinstance(meta, dict):
         warnings.append(f"{path}: front matter ignored: not a mapping")
         meta = {}
-    text = markdown_to_text(body) if not path.lower().endswith(".txt") else body.strip()
-    title = _text_field(meta.get("title")) or _first_heading(body) or Path(path).stem
+    tokens = None if path.lower().endswith(".txt") else _markdown.parse(body)
+    text = body.strip() if tokens is None else _plain_text(tokens)
+    title = (_text_field(meta.get("title")) or _first_heading(tokens or _markdown.parse(body))
+             or Path(path).stem)
     return Note(
         path=path,
-        title=" ".join(title.split()),
-        text=text,
+        title=" ".join(_CONTROL.sub(" ", title).split()),
+        text=_CONTROL.sub(" ", text),
         url=_text_field(meta.get("url")),
         date=_date_field(meta.get("date")),
         tags=_tags_field(meta.get("tags")),
     ), warnings
 
 
-def markdown_to_text(markdown: str) -> str:
-    """Markdown reduced to plain text: one line per block, markup and link targets dropped."""
+def _plain_text(tokens) -> str:
+    """Parsed Markdown reduced to plain text: one line per block, markup and link targets
+    dropped."""
     lines = []
-    for tok in _markdown.parse(markdown):
+    for tok in tokens:
         if tok.type == "inline":
             lines.append("".join(_inline_text(tok.children or [])))
         elif tok.type in ("fence", "code_block"):
@@ -189,8 +194,8 @@ def _html_text(html: str) -> str:
     return "".join(parser.parts).strip()
 
 
-def _first_heading(markdown: str) -> str | None:
-    for tok_index, tok in enumerate(tokens := _markdown.parse(markdown)):
+def _first_heading(tokens) -> str | None:
+    for tok_index, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.tag == "h1":
             return "".join(_inline_text(tokens[tok_index + 1].children or [])).strip() or None
     return None

@@ -175,3 +175,21 @@ def test_a_file_that_cannot_be_read_is_skipped_with_the_reason(tmp_path):
 
 def test_content_hash_tells_content_apart():
     assert notes.content_hash(b"a") == notes.content_hash(b"a") != notes.content_hash(b"b")
+
+
+@pytest.mark.parametrize("path", ["memo/evil.md", "memo/evil.txt"])
+def test_a_note_cannot_send_control_characters_to_a_terminal(path):
+    raw = "---\ntitle: \"\\e[2J消す\\a題\"\n---\n本文\x1b[31m赤\x07\x00です。\n\t字下げ\n"
+    note, _ = notes.parse(path, raw.encode())
+    for field in (note.title, note.text):
+        assert not any(ord(c) < 32 and c not in "\t\n" or 0x7f <= ord(c) <= 0x9f for c in field)
+    assert note.title == "[2J消す 題"
+    assert "本文 [31m赤" in note.text and "です。" in note.text
+
+
+def test_a_heading_title_costs_one_markdown_parse(monkeypatch):
+    calls = []
+    real = notes._markdown.parse
+    monkeypatch.setattr(notes._markdown, "parse", lambda text: calls.append(1) or real(text))
+    note, _ = parse("# 見出しの題\n本文。")
+    assert note.title == "見出しの題" and calls == [1]
