@@ -238,6 +238,9 @@ def _load_generation(gen: Path) -> IndexData:
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
             raise IndexUnusable(f"{gen} has index format {manifest.get('format_version')}, "
                                 f"this notebot reads {FORMAT_VERSION}")
+        if not isinstance(manifest["analyzer"], dict):
+            raise IndexUnusable(f"{gen}: the manifest does not record the analyzer")
+        Params(**manifest["scoring"])  # raises when the scoring settings are missing or wrong
         for name, size in manifest["files"].items():
             if (gen / name).stat().st_size != size:
                 raise IndexUnusable(f"{gen / name} has the wrong size (damaged or truncated)")
