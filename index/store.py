@@ -33,6 +33,7 @@ build killed at any moment leaves the previous index in use, and a reader never 
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -465,9 +466,7 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
         job_slots = [i for i, m in enumerate(members) if m is None]
         for part in _analyze_all(analyzer, jobs, workers):
             report.warnings.extend(part.warnings)
-            lut = np.fromiter((vocab.setdefault(t, len(vocab)) for t in part.terms),
-                              dtype=np.int32, count=len(part.terms))
-            new.add(part, lut)
+            new.add(part, _number(vocab, part.terms))
             for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
                 info, _ = jobs[at]
                 slot, was, at = job_slots[at], old.get(info.path), at + 1
@@ -497,6 +496,14 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
         lock.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _number(vocab: dict, terms: list[str]) -> np.ndarray:
+    """Index-wide numbers of ``terms``, new ones added to ``vocab`` (no Python step per term:
+    this runs in the main process while the workers analyse)."""
+    unseen = list(itertools.filterfalse(vocab.__contains__, terms))
+    vocab.update(zip(unseen, range(len(vocab), len(vocab) + len(unseen))))
+    return np.fromiter(map(vocab.__getitem__, terms), dtype=np.int32, count=len(terms))
 
 
 def _located(prev: IndexData, doc: int, meta: dict) -> _Member:
