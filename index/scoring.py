@@ -1,4 +1,5 @@
-"""Term weighting: BM25F over a title and a body field, as SciPy sparse matrices.
+"""Term weighting: BM25F over a title and a body field, computed from term-major counts when a
+question is asked (so an index stays exact as notes come and go).
 
 Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond" (2009), §3.4:
 field frequencies are length-normalised per field, weighted, summed, then saturated once::
@@ -14,7 +15,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
