@@ -185,7 +185,8 @@ def _save_array(path: Path, array: np.ndarray):
 
 
 def _load_array(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    # A plain ndarray over the mapping: np.memmap's Python hooks cost microseconds per slice.
+    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
 
 
 def _link(src: Path, dst: Path):
