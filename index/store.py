@@ -270,7 +270,7 @@ def _load_generation(gen: Path) -> IndexData:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         _close(segments)
         raise IndexUnusable(f"{gen} is damaged: {err}") from None
-    return IndexData(gen, manifest, {t: i for i, t in enumerate(vocab_list)}, segments,
+    return IndexData(gen, manifest, dict(zip(vocab_list, range(len(vocab_list)))), segments,
                      term_idf, norm, deleted)
 
 
