@@ -59,9 +59,10 @@ FORMAT_VERSION = 2
 _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save.
 PARALLEL_MIN_NOTES = 64
-# Notes per task sent to a worker process: large enough to amortise the hand-over, small enough
-# to keep both cores busy to the end.
-CHUNK_NOTES = 256
+# Each worker gets its notes in about this many tasks: few, because the main process numbers each
+# task's distinct terms; not one, so that the workers finish together. At most MAX_CHUNK_NOTES.
+CHUNKS_PER_WORKER = 16
+MAX_CHUNK_NOTES = 2000
 # The small segment and the deleted notes may grow to this share of the large segment before a
 # build merges them (rewriting the whole index).
 MERGE_FRACTION = 0.1
@@ -381,7 +382,8 @@ def _analyze_in_worker(jobs: list) -> _Analysed:
 def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
     """``_Analysed`` for consecutive slices of ``jobs``, in order; on ``workers`` processes
     when there are enough notes to be worth starting them."""
-    parts = [jobs[i:i + CHUNK_NOTES] for i in range(0, len(jobs), CHUNK_NOTES)]
+    size = max(1, min(MAX_CHUNK_NOTES, -(-len(jobs) // (workers * CHUNKS_PER_WORKER))))
+    parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_NOTES:
         yield from (_analyze_files(analyzer, part) for part in parts)
         return
