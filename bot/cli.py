@@ -120,7 +120,7 @@ def cmd_ask(args, paths) -> int:
 def cmd_console(args, paths) -> int:
     from . import console
 
-    return console.run(_searcher(paths), k=args.k, history=paths.index.parent / "history")
+    return console.run(_searcher(paths), k=args.k, history=paths.index / "console-history")
 
 
 def cmd_doctor(args, paths) -> int:

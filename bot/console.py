@@ -7,6 +7,7 @@ prints plain text.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,17 +18,16 @@ HELP = """Type a question and press Enter.
   o N, open N show note N in full
   h, help     this help
   q, quit     leave (Ctrl-D works too)"""
-BOLD_YELLOW, RESET = "\033[1;33m", "\033[0m"
+BOLD, BOLD_YELLOW, RESET = "\033[1m", "\033[1;33m", "\033[0m"
 
 
 def highlight(text: str, words, color: bool) -> str:
     """``text`` with each of ``words`` emphasised (ANSI colour, or nothing when not ``color``)."""
-    if not color:
+    words = sorted({w for w in words if w.strip()}, key=len, reverse=True)
+    if not color or not words:
         return text
-    for w in sorted(set(words), key=len, reverse=True):
-        if w.strip():
-            text = text.replace(w, f"\x00{w}\x01")
-    return text.replace("\x00", BOLD_YELLOW).replace("\x01", RESET)
+    # one pass, longest word first: overlapping words (http.Client, http) are marked once
+    return re.sub("|".join(map(re.escape, words)), lambda m: f"{BOLD_YELLOW}{m[0]}{RESET}", text)
 
 
 def render_hits(hits: list[Hit], color: bool = False, start: int = 1) -> str:
@@ -36,7 +36,7 @@ def render_hits(hits: list[Hit], color: bool = False, start: int = 1) -> str:
         return "該当するノートが見つかりませんでした。 (no matching notes)"
     blocks = []
     for n, h in enumerate(hits, start):
-        title = f"{BOLD_YELLOW[:4]}{h.title}{RESET}" if color else h.title
+        title = f"{BOLD}{h.title}{RESET}" if color else h.title
         meta = ", ".join(x for x in (h.path, h.date, h.url) if x)
         blocks.append(f"{n}. {title}  [{meta}]  score {h.score:.2f}\n"
                       f"   {highlight(h.excerpt, h.matched, color)}")
@@ -82,7 +82,8 @@ class Console:
         self.hits += more
 
     def open(self, arg: str):
-        if not arg or not 1 <= int(arg) <= len(self.hits):
+        # isdecimal, not isdigit: "²" is a digit that int() refuses
+        if not arg.isdecimal() or not 1 <= int(arg) <= len(self.hits):
             self.say(f"Which note? Type o 1 to o {len(self.hits)}." if self.hits
                      else "Ask a question first.")
             return
