@@ -77,12 +77,13 @@ def scan(root: str | os.PathLike) -> Scan:
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         folder = dirpath[prefix:].replace(os.sep, "/")
+        folder, base = folder + "/" if folder else "", os.path.join(dirpath, "")
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
                 continue
-            abspath = os.path.join(dirpath, name)
-            rel = f"{folder}/{name}" if folder else name
-            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            abspath, rel = base + name, folder + name
+            shown = rel if rel.isascii() else (
+                rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             if shown != rel:
                 result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
                 rel = shown

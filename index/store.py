@@ -32,6 +32,7 @@ build killed at any moment leaves the previous index in use, and a reader never 
 """
 from __future__ import annotations
 
+import bisect
 import fcntl
 import itertools
 import json
@@ -305,6 +306,11 @@ def analyzer_for(data: IndexData) -> Analyzer:
 def stale_reason(manifest: dict, scan: notes_mod.Scan) -> str | None:
     """Why the index no longer matches the corpus (None when it does)."""
     notes = manifest["notes"]
+    # The notes are recorded in the order a scan finds them: usually one comparison settles it.
+    if (not manifest.get("skipped") and [f.path for f in scan.files] == notes["path"]
+            and [f.mtime_ns for f in scan.files] == notes["mtime_ns"]
+            and [f.size for f in scan.files] == notes["size"]):
+        return None
     known = dict(zip(notes["path"], zip(notes["size"], notes["mtime_ns"])))
     known.update({p: tuple(v) for p, v in manifest.get("skipped", {}).items()})
     found = {f.path: (f.size, f.mtime_ns) for f in scan.files}
@@ -450,8 +456,9 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
             report.skipped = len(prev.manifest.get("skipped", {}))
             report.seconds = time.perf_counter() - started
             return report
-        old = {}
+        old, ends = {}, []
         if prev is not None:
+            ends = list(itertools.accumulate(seg.n_docs for seg in prev.segments))
             n = prev.manifest["notes"]
             old = {p: (s, m, h, d) for p, s, m, h, d in
                    zip(n["path"], n["size"], n["mtime_ns"], n["hash"], n["doc"])}
@@ -461,7 +468,7 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
         for info in scan.files:
             was = old.get(info.path)
             if was and was[:2] == (info.size, info.mtime_ns):
-                members.append(_located(prev, was[3], dict(
+                members.append(_located(ends, was[3], dict(
                     path=info.path, size=info.size, mtime_ns=info.mtime_ns, hash=was[2])))
                 kept += 1
             else:
@@ -481,7 +488,7 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
                     report.warnings.append(f"{info.path}: skipped: {reason}")
                     skipped[info.path] = [info.size, info.mtime_ns]
                 elif not fresh:
-                    members[slot] = _located(prev, was[3], meta)
+                    members[slot] = _located(ends, was[3], meta)
                 else:
                     members[slot] = _Member(meta, None, new.count)
                     new.count += 1
@@ -512,12 +519,10 @@ def _number(vocab: dict, terms: list[str]) -> np.ndarray:
     return np.fromiter(map(vocab.__getitem__, terms), dtype=np.int32, count=len(terms))
 
 
-def _located(prev: IndexData, doc: int, meta: dict) -> _Member:
-    for i, seg in enumerate(prev.segments):
-        if doc < seg.n_docs:
-            return _Member(meta, i, doc)
-        doc -= seg.n_docs
-    raise IndexUnusable(f"{prev.path}: a note's number is out of range")
+def _located(ends: list[int], doc: int, meta: dict) -> _Member:
+    """The member for note number ``doc`` of a generation whose segments end at ``ends``."""
+    i = bisect.bisect_right(ends, doc)
+    return _Member(meta, i, doc - ends[i - 1] if i else doc)
 
 
 class _NewNotes:
@@ -542,6 +547,7 @@ class _NewNotes:
         np.cumsum(self.sizes, out=indptr[1:])
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
         counts = np.concatenate(self.counts) if self.counts else np.zeros(0, np.int64)
+        self.ids, self.counts = [], []  # (the parts' copies: a full build's largest arrays)
         return sp.csr_matrix((counts, ids, indptr), shape=(len(self.sizes), n_terms))
 
 
@@ -561,10 +567,11 @@ def _smallest(counts: np.ndarray) -> np.ndarray:
     return counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.int64)
 
 
-def _write_segment(gen: Path, name: str, rows: sp.csr_matrix, lengths, records):
-    """Write a segment from note-major ``rows`` (title << 32 | body), body ``lengths`` and
-    stored ``records`` (JSON lines), all in note order."""
-    postings = rows.tocsc()
+def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, records):
+    """Write a segment from term-major ``postings`` (notes × terms, title << 32 | body), body
+    ``lengths`` and stored ``records`` (JSON lines), all in note order."""
+    # title << 32 | body as two uint32 columns (little-endian: body first), without copies.
+    body, title = np.asarray(postings.data, dtype="<i8").view("<u4").reshape(-1, 2).T
     offsets = [0]
     with open(gen / f"{name}.docs.jsonl", "wb") as out:
         for record in records:
@@ -574,8 +581,8 @@ def _write_segment(gen: Path, name: str, rows: sp.csr_matrix, lengths, records):
         os.fsync(out.fileno())
     arrays = {"indptr": postings.indptr.astype(np.int64),
               "notes": postings.indices.astype(np.int32),
-              "title": _smallest(postings.data >> 32),
-              "body": _smallest(postings.data & 0xFFFFFFFF),
+              "title": _smallest(title),
+              "body": _smallest(body),
               "lengths": np.asarray(lengths, dtype=np.int64),
               "docs.offsets": np.asarray(offsets, dtype=np.int64)}
     for part, array in arrays.items():
@@ -624,15 +631,19 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
         import scipy.sparse as sp
 
         name = f"seg-{number:06d}"
-        rows = sp.vstack(list(sources.values()), format="csr")
+        rows = list(sources.values())
+        rows = rows[0] if len(rows) == 1 else sp.vstack(rows, format="csr")
         if order != list(range(rows.shape[0])):  # (a full build's notes are in order already)
             rows = rows[order]
+        sources.clear()
+        postings = rows.tocsc()
+        del rows
         moved_lengths = np.array([new.lengths[m.number] if m.segment is None
                                   else prev.segments[m.segment].lengths[m.number]
                                   for m in moved], dtype=np.int64)
         records = (new.records[m.number] if m.segment is None
                    else _record(prev.segments[m.segment], m.number) for m in moved)
-        _write_segment(gen, name, rows, moved_lengths, records)
+        _write_segment(gen, name, postings, moved_lengths, records)
         segment_names.append(name)
         lengths.append(moved_lengths)
 

@@ -141,3 +141,27 @@ def test_a_damaged_or_old_index_is_refused_then_rebuilt(built, corpus, damage, m
     report = store.build(corpus, built)
     assert report.full and any("rebuilding from scratch" in w for w in report.warnings)
     assert Searcher(store.load(built)).search("GILって何？")[0].path == "python/gil.md"
+
+
+def test_scores_are_the_bm25f_of_the_scoring_module(corpus, index_dir):
+    """score(d, t) = idf(t) * tf~ * (k1 + 1) / (tf~ + k1), tf~ = w_title * tf_title + tf_body / norm."""
+    write_note(corpus, "misc/threads.md", "# スレッドとスレッド\nスレッドを走らせる。プロセスも走らせる。\n")
+    store.build(corpus, index_dir)
+    data = store.load(index_dir)
+    analyzer = Searcher(data).analyzer
+    p, term = data.params, "スレッド"
+    lengths, titles, bodies = {}, {}, {}
+    for path in data.manifest["notes"]["path"]:
+        doc = data.doc_by_path(path)
+        body = analyzer(doc["text"])
+        lengths[path], titles[path] = len(body), analyzer(doc["title"]).count(term)
+        bodies[path] = body.count(term)
+    n, df = len(lengths), sum(1 for q in lengths if titles[q] or bodies[q])
+    avg = sum(lengths.values()) / n
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    scores = data.score([data.vocab[term]], [1.0])
+    for path, number in zip(data.manifest["notes"]["path"], data.manifest["notes"]["doc"]):
+        tf = p.title_weight * titles[path] + bodies[path] / (1 - p.b + p.b * lengths[path] / avg)
+        expected = idf * tf * (p.k1 + 1) / (tf + p.k1) if tf else 0.0
+        assert scores[number] == pytest.approx(expected, rel=1e-5), path
+    assert titles["misc/threads.md"] == 2  # the title field is really counted
