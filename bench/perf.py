@@ -148,6 +148,10 @@ def builds(corpus: Path, index: Path, src) -> dict:
     full = measured([*cli, "build", "--full", *where])
     gen = store.current_generation(index)
     size = sum(p.stat().st_size for p in gen.iterdir())
+    data = store.load(index)
+    shape = {"terms": len(data.vocab), "postings": sum(len(s.postings.notes) for s in data.segments),
+             "analyzer": data.manifest["analyzer"], "scoring": data.manifest["scoring"]}
+    data.close()
     extra = corpus / "zz-new" / "added.md"
     rel, text = gen_corpus.note(10**7, src)
     extra.parent.mkdir(exist_ok=True)
@@ -158,7 +162,8 @@ def builds(corpus: Path, index: Path, src) -> dict:
     remove = measured([*cli, "build", *where])
     return {"build_s": full["wall"], "build_cpu_s": full["cpu"], "build_rss_mb": full["rss_mb"],
             "index_mb": size / 2**20, "add_one_s": add["wall"], "add_one_rss_mb": add["rss_mb"],
-            "remove_one_s": remove["wall"], "build_summary": full["out"].strip()}
+            "remove_one_s": remove["wall"], "add_one_cpu_s": add["cpu"],
+            "build_summary": full["out"].strip(), **shape}
 
 
 def bm25s_index(data: store.IndexData, path: Path):
