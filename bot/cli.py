@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from index import store
@@ -90,7 +91,8 @@ def _questions(args):
     if args.question is not None:
         if not args.question.strip():
             raise UsageError("the question is empty; ask something, e.g. notebot ask \"GILって何？\"")
-        yield args.question
+        # bytes that are not UTF-8 reach argv as surrogates: make them U+FFFD, as on stdin
+        yield os.fsencode(args.question).decode("utf-8", errors="replace")
         return
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8", errors="replace").strip()
