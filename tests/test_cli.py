@@ -230,6 +230,10 @@ def test_build_prints_a_one_line_summary_and_warnings_on_stderr(run_cli, corpus)
     again = run_cli(["build", "--corpus", corpus])
     assert again.out.startswith("build: 0 added, 0 changed, 0 removed, 1 skipped, "
                                 f"{len(NOTES)} unchanged")
+    (corpus / "go/cross-compile.md").unlink()
+    full = run_cli(["build", "--full", "--corpus", corpus])
+    assert full.out.startswith(f"full build: {len(NOTES) - 1} added, 0 changed, 0 removed, "
+                               "1 skipped, 0 unchanged")
 
 
 def test_ask_builds_a_missing_index_first_and_says_so(run_cli, corpus, index_dir):
