@@ -385,7 +385,10 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
                                                for p in index_dir.glob("gen-*")):
             time.sleep(0.005)  # bounded: the build ends by itself within seconds
     finally:
-        os.killpg(child.pid, signal.SIGKILL)
+        try:
+            os.killpg(child.pid, signal.SIGKILL)  # the build and its worker processes
+        except ProcessLookupError:  # it had already finished
+            pass
         child.wait(timeout=60)
     assert top_paths(index_dir, "GILって何？")[0] == "python/gil.md"
     report = store.build(corpus, index_dir)
