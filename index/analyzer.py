@@ -6,6 +6,10 @@ auxiliary verbs, symbols and white space are dropped. Katakana words lose a trai
 mark (サーバー = サーバ, after JIS Z 8301). ASCII runs are taken by a regular expression instead
 of MeCab, so identifiers stay whole and searchable: ``http.client``, ``oslo_service``, ``70007``,
 ``1.5`` — a dotted or underscored identifier also yields its parts (``http``, ``client``).
+
+With ``bigrams``, every run of Japanese characters also yields its overlapping character bigrams,
+marked with BIGRAM_MARK so they never collide with words: they recover partial matches that
+the word split misses (京都 in 東京都, unknown compounds, typos).
 """
 from __future__ import annotations
 
@@ -36,6 +40,10 @@ _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
 _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
 _HAS_ASCII_ALNUM = re.compile(r"[0-9A-Za-z]")
+_JAPANESE_RUN = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u3005\u3006\u30f6\u4e00-\u9fff]+")
+_WORD_FINAL_LONG_VOWEL = re.compile(r"(?<=[\u30a1-\u30fa])ー+(?![\u30a1-\u30fa\u30fc])")
+# Starts every bigram term; normalize() removes it from text, so no word can begin with it.
+BIGRAM_MARK = "\x02"
 _START = itemgetter(0)
 
 
@@ -81,16 +89,18 @@ class Analyzer:
     """Turns text into search terms. Settings are recorded with the index and checked on load.
 
     ``ascii_parts``: also index the parts of dotted/underscored identifiers.
+    ``bigrams``: also index character bigrams of Japanese text.
     """
 
-    def __init__(self, ascii_parts: bool = True):
+    def __init__(self, ascii_parts: bool = True, bigrams: bool = True):
         self.ascii_parts = ascii_parts
+        self.bigrams = bigrams
         self._tagger = None
 
     def settings(self) -> dict:
         """Everything that changes the terms this analyzer makes, for the index manifest."""
         return {"name": "unidic-lemma", "version": 3, "dictionary": dictionary_version(),
-                "ascii_parts": self.ascii_parts}
+                "ascii_parts": self.ascii_parts, "bigrams": self.bigrams}
 
     @property
     def tagger(self):
@@ -117,6 +127,8 @@ class Analyzer:
         for offset, chunk in _chunks(text):
             self._japanese(chunk, offset, out)
             self._ascii(chunk, offset, out)
+            if self.bigrams:
+                self._bigrams(chunk, offset, out)
         out.sort(key=_START)
         return out
 
@@ -147,9 +159,26 @@ class Analyzer:
                     out.extend((start + p.start(), p.group(), start + p.end()) for p in parts)
 
 
+    def _bigrams(self, chunk: str, offset: int, out: list):
+        for m in _JAPANESE_RUN.finditer(chunk.lower()):
+            # Long-vowel marks that end a katakana word go, as for words (サーバー管理 → サーバ管理);
+            # spans then drift by a character or two, which nothing shows.
+            run, start = _WORD_FINAL_LONG_VOWEL.sub("", m.group()), offset + m.start()
+            if len(run) == 1:
+                out.append((start, BIGRAM_MARK + run, start + 1))
+            out.extend((start + i, BIGRAM_MARK + run[i:i + 2], start + i + 2)
+                       for i in range(len(run) - 1))
+
+
+def is_bigram(term: str) -> bool:
+    """Whether ``term`` is a character bigram rather than a word."""
+    return term.startswith(BIGRAM_MARK)
+
+
 def from_settings(settings: dict) -> Analyzer:
     """The analyzer recorded in an index manifest (raises ValueError if this build can't make it)."""
-    current = Analyzer(ascii_parts=bool(settings.get("ascii_parts", True)))
+    current = Analyzer(ascii_parts=bool(settings.get("ascii_parts", True)),
+                       bigrams=bool(settings.get("bigrams", False)))
     if current.settings() != settings:
         raise ValueError(f"index was made with analyzer {settings}, this is {current.settings()}")
     return current

@@ -1,23 +1,21 @@
 """Excerpts: the passage of a note that best answers a question.
 
 A note is cut into sentences (at 。！？!? and line breaks); windows of consecutive whole sentences
-up to ``max_chars`` long are scored by the idf of the distinct question terms they contain, with
-a small bonus for repeated matches; the best window wins, the earliest on ties. A single sentence
+up to ``max_chars`` long are scored by the weight of the distinct question terms they contain,
+with a small bonus for repeated matches; the best window wins, the earliest on ties. A single sentence
 longer than ``max_chars`` is cut around its matches and marked with "…". Matching is done on the
 NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
-from .analyzer import Analyzer, normalize
+from .analyzer import normalize
 
 MAX_CHARS = 200
 ELLIPSIS = "…"
-# Long notes: only sentences that contain a question word verbatim are analysed.
-PREFILTER_CHARS = 20_000
-MAX_CANDIDATES = 400
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
 # White space, control characters and lone surrogates: folded to one space in an excerpt.
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
@@ -27,10 +25,12 @@ _UNIT = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f]*", re.S)
 
 @dataclass(frozen=True)
 class Excerpt:
-    """The passage, and the words in it that matched the question (for highlighting)."""
+    """The passage, the words in it that matched the question (for highlighting), and how much
+    of the question it covers (the weights of the distinct terms it contains)."""
 
     text: str
     matched: tuple[str, ...]
+    coverage: float = 0.0
 
 
 def sentences(text: str) -> list[str]:
@@ -43,16 +43,29 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def best(text: str, weights: dict[str, float], analyzer: Analyzer, needles=(),
-         max_chars: int = MAX_CHARS) -> Excerpt:
-    """The passage of ``text`` (≤ ``max_chars``) that best matches the question terms ``weights``
-    (term → weight). ``needles``: lower-cased question words used to skip analysing sentences of
-    long notes that cannot match."""
+@dataclass(frozen=True)
+class Needle:
+    """A question term as it can be found in note text: ``text`` (normalised, lower case) stands
+    for ``term``, worth ``weight``; ``shown`` says whether it is highlighted (bigrams are not)."""
+
+    text: str
+    term: str
+    weight: float
+    shown: bool = True
+
+
+def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerpt:
+    """The passage of ``text`` (≤ ``max_chars``) that best matches the question's ``needles``.
+
+    A window scores the weights of the distinct terms whose needles it contains, plus a little
+    for each repeat. Matching is by substring on normalised text, so it needs no analysis of the
+    note: a lemma and the question's own spelling of a word are both needles for its term.
+    """
     sents = sentences(text)
     if not sents:
         return Excerpt("", ())
-    matches = [_matches(s, weights, analyzer) if wanted else None
-               for s, wanted in zip(sents, _candidates(sents, weights, needles))]
+    matches = [_matches(s, needles) for s in sents]
+    weights = _local_weights(needles, matches)
     best_score, best_span = 0.0, (0, 1)
     for i in range(len(sents)):
         length, seen, repeats = -1, {}, 0
@@ -60,40 +73,61 @@ def best(text: str, weights: dict[str, float], analyzer: Analyzer, needles=(),
             length += len(sents[j]) + 1
             if length > max_chars and j > i:
                 break
-            for term, _ in matches[j] or ():
-                repeats += term in seen
-                seen[term] = weights[term]
+            for needle, _ in matches[j]:
+                repeats += needle.term in seen
+                seen[needle.term] = weights[needle.term]
             score = sum(seen.values()) + 0.1 * repeats
             if score > best_score + 1e-9:
                 best_score, best_span = score, (i, j + 1)
-    i, j = best_span
+    i, j = _widen(sents, *best_span, max_chars)
     passage = " ".join(sents[i:j])
-    matched = {surface for k in range(i, j) for _, surface in (matches[k] or ())}
+    found = [pair for k in range(i, j) for pair in matches[k]]
+    matched = {surface for needle, surface in found if needle.shown}
+    coverage = sum({needle.term: needle.weight for needle, _ in found}.values())
     if len(passage) > max_chars:
         passage = _cut(passage, matched, max_chars)
-    return Excerpt(passage, tuple(sorted((m for m in matched if m in passage), key=passage.find)))
+    return Excerpt(passage, tuple(sorted((m for m in matched if m in passage), key=passage.find)),
+                   coverage)
 
 
-def _candidates(sents, weights, needles):
-    """For each sentence: analyse it (True) or not (False)."""
-    if sum(map(len, sents)) <= PREFILTER_CHARS:
-        return [True] * len(sents)
-    words = [w for w in set(needles) | set(weights) if w]
-    flags, budget = [], MAX_CANDIDATES
-    for s in sents:
-        low = normalize(s).lower()
-        hit = budget > 0 and any(w in low for w in words)
-        budget -= hit
-        flags.append(hit)
-    return flags
+def _local_weights(needles: list[Needle], matches: list) -> dict[str, float]:
+    """Each term's weight times its idf among the note's sentences: a word found in every
+    sentence of a note (its subject) tells nothing about where in the note the answer is."""
+    n = len(matches)
+    df = {}
+    for found in matches:
+        for term in {needle.term for needle, _ in found}:
+            df[term] = df.get(term, 0) + 1
+    return {nd.term: nd.weight * math.log1p((n - df.get(nd.term, 0) + 0.5) / (df.get(nd.term, 0) + 0.5))
+            for nd in needles}
 
 
-def _matches(sentence: str, weights: dict, analyzer: Analyzer) -> list[tuple[str, str]]:
-    """(term, surface) pairs of the question's terms found in ``sentence``, surfaces as written
-    there."""
+def _widen(sents: list[str], i: int, j: int, max_chars: int) -> tuple[int, int]:
+    """Grow the window ``sents[i:j]`` with whole neighbouring sentences, the next one first,
+    while it stays within ``max_chars``: an answer often sits just after the question's words."""
+    length = sum(len(s) + 1 for s in sents[i:j]) - 1
+    while True:
+        for k, (ni, nj) in ((j, (i, j + 1)), (i - 1, (i - 1, j))):
+            if 0 <= k < len(sents) and length + len(sents[k]) + 1 <= max_chars:
+                length += len(sents[k]) + 1
+                i, j = ni, nj
+                break
+        else:
+            return i, j
+
+
+def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
+    """The needles found in ``sentence``, each with the text it matched as written there."""
     norm, origin = _normalize_with_origin(sentence)
-    return [(t.term, sentence[origin[t.start]:origin[t.end]]) for t in analyzer.tokens(norm)
-            if t.term in weights]
+    low = norm.lower()
+    if len(low) != len(norm):  # lower() changed the length (rare): no offsets, no highlight
+        return [(n, "") for n in needles if n.text in low]
+    found = []
+    for n in needles:
+        at = low.find(n.text)
+        if at >= 0:
+            found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
+    return found
 
 
 def _normalize_with_origin(text: str) -> tuple[str, list[int]]:

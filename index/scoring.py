@@ -21,8 +21,8 @@ import numpy as np
 class Params:
     """BM25F parameters; recorded in the index manifest."""
 
-    k1: float = 1.2
-    b: float = 0.75
+    k1: float = 0.6
+    b: float = 0.5
     title_weight: float = 3.0
 
     def to_dict(self) -> dict:

@@ -5,12 +5,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import excerpt as excerpt_mod
-from .analyzer import Analyzer, normalize
+from .analyzer import Analyzer, is_bigram, normalize
 from .scoring import top_k
 from .store import IndexData, analyzer_for
 
 # A question longer than this is cut: nobody asks in more words, and a huge paste must not stall.
 MAX_QUESTION_CHARS = 2000
+# A character bigram is weaker evidence than a whole word (measured in bench/README.md).
+BIGRAM_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,49 @@ class Searcher:
         self.analyzer = analyzer or analyzer_for(data)
 
     def question_terms(self, question: str) -> dict[str, float]:
-        """The question's known terms, each weighted by how often it occurs in the question."""
-        counts = Counter(self.analyzer(question[:MAX_QUESTION_CHARS]))
-        return {t: float(n) for t, n in counts.items() if t in self.data.vocab}
+        """The question's known terms, each weighted by how often it occurs in the question
+        (bigrams by BIGRAM_WEIGHT)."""
+        return self._weights(self.analyzer.tokens(normalize(question[:MAX_QUESTION_CHARS])))
+
+    def _weights(self, tokens) -> dict[str, float]:
+        counts = Counter(t.term for t in tokens)
+        return {t: n * (BIGRAM_WEIGHT if is_bigram(t) else 1.0)
+                for t, n in counts.items() if t in self.data.vocab}
 
     def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
         """The ``k`` best notes for ``question`` after skipping ``offset``, best first."""
         if k <= 0:
             return []
-        terms = self.question_terms(question)
+        text = normalize(question[:MAX_QUESTION_CHARS])
+        tokens = self.analyzer.tokens(text)
+        terms = self._weights(tokens)
         if not terms:
             return []
         ids = [self.data.vocab[t] for t in terms]
         scores = self.data.score(ids, list(terms.values()))
         order = top_k(scores, offset + k)[offset:]
-        weights = {t: float(self.data.idf[self.data.vocab[t]]) for t in terms}
-        needles = normalize(question[:MAX_QUESTION_CHARS]).lower().split()
-        return [self._hit(int(i), float(scores[i]), weights, needles) for i in order]
+        needles = self._needles(text, tokens, terms)
+        return [self._hit(int(i), float(scores[i]), needles) for i in order]
 
-    def _hit(self, i: int, score: float, weights: dict, needles) -> Hit:
+    def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
+        """What the excerpt looks for: each known term's lemma and its spelling in the question
+        ``text``, weighted by idf (bigrams without their mark, and not highlighted)."""
+        needles = {}
+        for token in tokens:
+            weight = terms.get(token.term)
+            if weight is None:
+                continue
+            weight *= float(self.data.idf[self.data.vocab[token.term]])
+            if is_bigram(token.term):
+                chars = token.term[1:]
+                needles[chars] = excerpt_mod.Needle(chars, token.term, weight, shown=False)
+                continue
+            for spelling in (token.term, text[token.start:token.end].lower()):
+                needles.setdefault(spelling, excerpt_mod.Needle(spelling, token.term, weight))
+        return [n for n in needles.values() if n.text]
+
+    def _hit(self, i: int, score: float, needles: list) -> Hit:
         doc = self.data.doc(i)
-        ex = excerpt_mod.best(doc["text"], weights, self.analyzer, needles)
+        ex = excerpt_mod.best(doc["text"], needles)
         return Hit(doc["path"], doc["title"], score, ex.text, ex.matched, doc.get("url"),
                    doc.get("date"), tuple(doc.get("tags") or ()))

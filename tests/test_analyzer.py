@@ -1,12 +1,32 @@
 """The analyzer: what a user types and what a note says must meet on the same terms."""
 import pytest
 
-from index.analyzer import Analyzer, dictionary_version, from_settings, normalize
+from index.analyzer import Analyzer, dictionary_version, from_settings, is_bigram, normalize
 
 
 @pytest.fixture(scope="module")
 def analyze():
-    return Analyzer()
+    """Words only: character bigrams are tested on their own below."""
+    return Analyzer(bigrams=False)
+
+
+def bigrams(text):
+    return {t[1:] for t in Analyzer()(text) if is_bigram(t)}
+
+
+@pytest.mark.parametrize("note, question", [
+    ("東京都の人口", "京都"),          # a word inside another word
+    ("量子化学計算を試した", "化学計算"),  # an unknown compound split differently
+    ("サーバー管理の手順", "サーバ管理"),  # long vowel folded in bigrams too
+])
+def test_bigrams_find_what_the_word_split_misses(note, question):
+    assert bigrams(question) <= bigrams(note)
+
+
+def test_bigrams_never_collide_with_words():
+    terms = Analyzer()("首都")
+    assert "首都" in terms and "\x02首都" in terms
+    assert not any(is_bigram(t) for t in Analyzer(bigrams=False)("首都"))
 
 
 @pytest.mark.parametrize("a, b", [
