@@ -36,6 +36,7 @@ import bisect
 import fcntl
 import itertools
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -399,8 +400,11 @@ def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
     if workers <= 1 or len(jobs) < PARALLEL_MIN_NOTES:
         yield from (_analyze_files(analyzer, part) for part in parts)
         return
+    # Not fork: a build may run inside a threaded process (the Slack bot), and a child forked
+    # while another thread holds a lock can hang for ever.
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                             initargs=(analyzer,)) as pool:
+                             initargs=(analyzer,),
+                             mp_context=multiprocessing.get_context("forkserver")) as pool:
         yield from pool.map(_analyze_in_worker, parts)
 
 
