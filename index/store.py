@@ -593,7 +593,7 @@ def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, recor
         out.flush()
         os.fsync(out.fileno())
     arrays = {"indptr": postings.indptr.astype(np.int64),
-              "notes": postings.indices.astype(np.int32),
+              "notes": postings.indices.astype(np.int32, copy=False),
               "title": _smallest(title),
               "body": _smallest(body),
               "lengths": np.asarray(lengths, dtype=np.int64),
