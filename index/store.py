@@ -8,6 +8,8 @@ Layout of an index directory::
         manifest.json     format, analyzer and scoring settings, segments, file sizes, and the
                           notes (path, size, mtime, hash, number) as columns
         vocab.json        the terms; a term's position is its id
+        df.npy            in how many of the notes in use each term is (0: only in replaced or
+                          removed notes -- such a term is not in IndexData.vocab)
         idf.npy           idf per term, over the notes in use
         norm.npy          body length normalisation per note number
         deleted.npy       numbers of notes changed or removed since their segment was written
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp  # imported where a build needs it: `ask` starts 0.1 s sooner
 
 FORMAT = "notebot-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save.
 PARALLEL_MIN_NOTES = 64
@@ -115,10 +117,13 @@ class IndexData:
     """A loaded generation: what search needs, memory-mapped where it can be.
 
     Notes are numbered across the segments, in order; a number in ``deleted`` is a note that
-    was replaced or removed and never answers."""
+    was replaced or removed and never answers. ``terms`` are all the index's terms (a term's
+    position is its id); ``vocab`` maps those in the notes in use to their id, so that an index
+    built bit by bit knows the same words as one built at once."""
 
     path: Path
     manifest: dict
+    terms: list[str]
     vocab: dict
     segments: list[Segment]
     idf: np.ndarray
@@ -258,10 +263,11 @@ def _load_generation(gen: Path) -> IndexData:
             segments.append(_load_segment(gen, seg["name"], n_docs, len(vocab_list)))
             n_docs += segments[-1].n_docs
         term_idf, norm = _load_array(gen / "idf.npy"), _load_array(gen / "norm.npy")
+        df = _load_array(gen / "df.npy")
         deleted = np.load(gen / "deleted.npy", allow_pickle=False)
         notes = manifest["notes"]
         numbers = np.asarray(notes["doc"], dtype=np.int64)
-        if (len(term_idf) != len(vocab_list) or len(norm) != n_docs
+        if (len(term_idf) != len(vocab_list) or len(df) != len(vocab_list) or len(norm) != n_docs
                 or not len(notes["path"]) == len(notes["size"]) == len(notes["mtime_ns"])
                 == len(notes["hash"]) == len(numbers) == n_docs - len(deleted)
                 or not np.all((numbers >= 0) & (numbers < n_docs))
@@ -273,8 +279,9 @@ def _load_generation(gen: Path) -> IndexData:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         _close(segments)
         raise IndexUnusable(f"{gen} is damaged: {err}") from None
-    return IndexData(gen, manifest, dict(zip(vocab_list, range(len(vocab_list)))), segments,
-                     term_idf, norm, deleted)
+    vocab = dict(itertools.compress(zip(vocab_list, range(len(vocab_list))),
+                                    (df > 0).tolist()))
+    return IndexData(gen, manifest, vocab_list, vocab, segments, term_idf, norm, deleted)
 
 
 def _close(segments: list[Segment]):
@@ -475,7 +482,7 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
             n = prev.manifest["notes"]
             old = {p: (s, m, h, d) for p, s, m, h, d in
                    zip(n["path"], n["size"], n["mtime_ns"], n["hash"], n["doc"])}
-        vocab = {} if prev is None else dict(prev.vocab)
+        vocab = {} if prev is None else dict(zip(prev.terms, range(len(prev.terms))))
 
         members, jobs, kept = [], [], 0
         for info in scan.files:
@@ -682,6 +689,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     if len(deleted):
         df -= _term_counts(kept[0], deleted, n_terms)
     _save_array(gen / "idf.npy", idf(df, int(live.sum())))
+    _save_array(gen / "df.npy", df.astype(np.int32))
     _save_array(gen / "norm.npy", norm)
     _save_array(gen / "deleted.npy", deleted.astype(np.int64))
     _write_bytes(gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))

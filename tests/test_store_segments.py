@@ -131,7 +131,7 @@ def _missing_idf(gen):
 
 @pytest.mark.parametrize("damage, message", [
     (_out_of_range_note, "refers to notes that do not exist"),
-    (_old_format, "has index format 1, this notebot reads 2"),
+    (_old_format, f"has index format 1, this notebot reads {store.FORMAT_VERSION}"),
     (_missing_idf, "incomplete"),
 ])
 def test_a_damaged_or_old_index_is_refused_then_rebuilt(built, corpus, damage, message):
@@ -165,3 +165,15 @@ def test_scores_are_the_bm25f_of_the_scoring_module(corpus, index_dir):
         expected = idf * tf * (p.k1 + 1) / (tf + p.k1) if tf else 0.0
         assert scores[number] == pytest.approx(expected, rel=1e-5), path
     assert titles["misc/threads.md"] == 2  # the title field is really counted
+
+
+def test_a_word_only_in_removed_notes_is_unknown_as_after_a_full_build(corpus, index_dir,
+                                                                      monkeypatch):
+    monkeypatch.setattr(store, "MERGE_FRACTION", 100.0)
+    store.build(corpus, index_dir)
+    assert "goarch" in store.load(index_dir).vocab
+    (corpus / "go/cross-compile.md").unlink()
+    store.build(corpus, index_dir)
+    data = store.load(index_dir)
+    assert "goarch" in data.terms and "goarch" not in data.vocab  # its id stays taken
+    assert Searcher(data).search("GOARCHの指定") == []
