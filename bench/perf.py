@@ -184,7 +184,7 @@ def bm25s_index(data: store.IndexData, path: Path):
             corpus.append(np.repeat(m.indices[lo:hi], m.data[lo:hi]).tolist())
     corpus = [c for c, alive in zip(corpus, live) if alive]
     retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
-    vocab = dict(data.vocab)
+    vocab = dict(zip(data.terms, range(len(data.terms))))
     retriever.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab), show_progress=False)
     shutil.rmtree(path, ignore_errors=True)
     retriever.save(path, show_progress=False)
