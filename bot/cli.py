@@ -52,6 +52,8 @@ def make_parser() -> Parser:
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p = common(sub.add_parser("console", help="interactive local mode"))
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
+    p = common(sub.add_parser("eval", help="score the answers to a file of questions"))
+    p.add_argument("file", help="question<TAB>expected note path or title, one per line")
     p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
     p.add_argument("--offline", action="store_true", help="skip the Slack checks (for a "
                    "container HEALTHCHECK)")
@@ -125,6 +127,28 @@ def cmd_console(args, paths) -> int:
     return console.run(_searcher(paths), k=args.k, history=paths.index / "console-history")
 
 
+def cmd_eval(args, paths) -> int:
+    from index import evaluation
+
+    try:
+        with open(args.file, encoding="utf-8", errors="replace") as f:
+            cases, problems = evaluation.parse(f.read())
+    except OSError as err:
+        raise UsageError(f"cannot read {args.file}: {err.strerror or err}") from None
+    for problem in problems:
+        _say(f"{args.file}: {problem}")
+    if not cases:
+        raise UsageError(f"{args.file} holds no 'question<TAB>expected' lines")
+    report = evaluation.evaluate(_searcher(paths), cases)
+    print(f"{report.cases} questions: Hit@1 {report.hit1:.3f}  Hit@3 {report.hit3:.3f}  "
+          f"MRR@10 {report.mrr10:.3f}")
+    for case, rank, first in report.misses:
+        where = f"rank {rank}" if rank else "not in the top 10"
+        print(f"miss (line {case.line}, {where}): {case.question}\n"
+              f"    expected {case.expected}, first came {first or 'nothing'}")
+    return 0
+
+
 def cmd_doctor(args, paths) -> int:
     from . import doctor
 
@@ -151,8 +175,8 @@ def cmd_feedback(args, paths) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "doctor": cmd_doctor,
-            "slack": cmd_slack, "feedback": cmd_feedback}
+COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "eval": cmd_eval,
+            "doctor": cmd_doctor, "slack": cmd_slack, "feedback": cmd_feedback}
 
 
 def main(argv=None) -> int:

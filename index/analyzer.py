@@ -9,7 +9,8 @@ of MeCab, so identifiers stay whole and searchable: ``http.client``, ``oslo_serv
 
 With ``bigrams``, every run of Japanese characters also yields its overlapping character bigrams,
 marked with BIGRAM_MARK so they never collide with words: they recover partial matches that
-the word split misses (京都 in 東京都, unknown compounds, typos).
+the word split misses (京都 in 東京都, unknown compounds, typos). With ``glosses``, a loanword
+also yields UniDic's English word for it (サーバー → server).
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
 _HAS_ASCII_ALNUM = re.compile(r"[0-9A-Za-z]")
 _JAPANESE_RUN = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u3005\u3006\u30f6\u4e00-\u9fff]+")
 _WORD_FINAL_LONG_VOWEL = re.compile(r"(?<=[\u30a1-\u30fa])ー+(?![\u30a1-\u30fa\u30fc])")
+# UniDic's English gloss of a loanword's lemma (サーバー-server): a plain lower-case word.
+_GLOSS = re.compile(r"[a-z]+")
 # Starts every bigram term; normalize() removes it from text, so no word can begin with it.
 BIGRAM_MARK = "\x02"
 _START = itemgetter(0)
@@ -90,17 +93,21 @@ class Analyzer:
 
     ``ascii_parts``: also index the parts of dotted/underscored identifiers.
     ``bigrams``: also index character bigrams of Japanese text.
+    ``glosses``: a loanword also yields UniDic's English word for it (サーバー → server), so
+    katakana and English spellings meet.
     """
 
-    def __init__(self, ascii_parts: bool = True, bigrams: bool = True):
+    def __init__(self, ascii_parts: bool = True, bigrams: bool = True, glosses: bool = True):
         self.ascii_parts = ascii_parts
         self.bigrams = bigrams
+        self.glosses = glosses
         self._tagger = None
 
     def settings(self) -> dict:
         """Everything that changes the terms this analyzer makes, for the index manifest."""
         return {"name": "unidic-lemma", "version": 3, "dictionary": dictionary_version(),
-                "ascii_parts": self.ascii_parts, "bigrams": self.bigrams}
+                "ascii_parts": self.ascii_parts, "bigrams": self.bigrams,
+                "glosses": self.glosses}
 
     @property
     def tagger(self):
@@ -141,13 +148,16 @@ class Analyzer:
             end += len(text)
             if pos in DROPPED_POS or _HAS_ASCII_ALNUM.search(surface):
                 continue
+            gloss = None
             if "-" in lemma[1:]:
-                lemma = lemma.split("-", 1)[0]
+                lemma, gloss = lemma.split("-", 1)
             term = lemma.lower()
             if term.endswith("ー"):
                 term = _fold_katakana(term)
             if term and term not in STOP_LEMMAS:
                 out.append((end - len(surface), term, end))
+                if gloss and self.glosses and _GLOSS.fullmatch(gloss):
+                    out.append((end - len(surface), gloss.lower(), end))
 
     def _ascii(self, chunk: str, offset: int, out: list):
         for m in _ASCII_WORD.finditer(chunk.lower()):
@@ -178,7 +188,8 @@ def is_bigram(term: str) -> bool:
 def from_settings(settings: dict) -> Analyzer:
     """The analyzer recorded in an index manifest (raises ValueError if this build can't make it)."""
     current = Analyzer(ascii_parts=bool(settings.get("ascii_parts", True)),
-                       bigrams=bool(settings.get("bigrams", False)))
+                       bigrams=bool(settings.get("bigrams", False)),
+                       glosses=bool(settings.get("glosses", False)))
     if current.settings() != settings:
         raise ValueError(f"index was made with analyzer {settings}, this is {current.settings()}")
     return current

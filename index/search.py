@@ -1,6 +1,7 @@
 """Answering a question: analyse it, score the notes, and cut an excerpt from each hit."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -8,11 +9,26 @@ from . import excerpt as excerpt_mod
 from .analyzer import Analyzer, is_bigram, normalize
 from .scoring import top_k
 from .store import IndexData, analyzer_for
+from .synonyms import SHIPPED as SHIPPED_SYNONYMS, Synonyms
 
 # A question longer than this is cut: nobody asks in more words, and a huge paste must not stall.
 MAX_QUESTION_CHARS = 2000
+# Words that say a question is being asked, not what it is about (UniDic lemmas: どこ → 何処,
+# いつ → 何時, どの → 何の, 教えて → 教える, やり方 → 遣る + 方). Weighted down, not dropped, so a
+# question made only of them still finds something.
+QUESTION_WORDS = frozenset("何 何処 何時 誰 何故 どう 何の どんな 何れ 何方 幾 幾ら 教える 知る "
+                           "分かる 遣る 方 方法 つく 使う 仕方".split())
+QUESTION_WORD_WEIGHT = 0.2
+# A katakana word's English gloss (サーバ → server) in a question: weaker than the word itself.
+GLOSS_WEIGHT = 0.3
 # A character bigram is weaker evidence than a whole word (measured in bench/README.md).
 BIGRAM_WEIGHT = 0.5
+INNER_BIGRAM_WEIGHT = 0.2
+_HIRAGANA = re.compile(r"[\u3041-\u309f]+")
+
+
+def _weight(term: str) -> float:
+    return QUESTION_WORD_WEIGHT if term in QUESTION_WORDS else 1.0
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,11 @@ class Hit:
 class Searcher:
     """Searches one loaded index generation."""
 
-    def __init__(self, data: IndexData, analyzer: Analyzer | None = None):
+    def __init__(self, data: IndexData, analyzer: Analyzer | None = None,
+                 synonyms: Synonyms | None = None):
         self.data = data
         self.analyzer = analyzer or analyzer_for(data)
+        self.synonyms = synonyms or Synonyms.from_file(SHIPPED_SYNONYMS, self.analyzer)
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question
@@ -47,9 +65,28 @@ class Searcher:
         return self._weights(self.analyzer.tokens(normalize(question[:MAX_QUESTION_CHARS])))
 
     def _weights(self, tokens) -> dict[str, float]:
-        counts = Counter(t.term for t in tokens)
-        return {t: n * (BIGRAM_WEIGHT if is_bigram(t) else 1.0)
-                for t, n in counts.items() if t in self.data.vocab}
+        # A loanword's English gloss shares its word's span: it counts for less, or the word
+        # would count twice.
+        # A bigram inside a word the notes know adds little to the word; one that crosses words
+        # or lies in a word the notes don't know (a compound split otherwise) adds more.
+        japanese = {(t.start, t.end) for t in tokens if not t.term.isascii()}
+        known = [(t.start, t.end) for t in tokens
+                 if not is_bigram(t.term) and t.term in self.data.vocab]
+        counts = Counter()
+        for t in tokens:
+            if is_bigram(t.term):
+                if any(s <= t.start and t.end <= e for s, e in known):
+                    counts[t.term] += INNER_BIGRAM_WEIGHT
+                elif not _HIRAGANA.fullmatch(t.term[1:]):  # not just particles and endings
+                    counts[t.term] += BIGRAM_WEIGHT
+            elif t.term.isascii() and (t.start, t.end) in japanese:
+                counts[t.term] += GLOSS_WEIGHT
+            else:
+                counts[t.term] += 1
+        words = {t for t in counts if not is_bigram(t)}
+        for t, w in self.synonyms.expand(words).items():
+            counts.setdefault(t, w)
+        return {t: n * _weight(t) for t, n in counts.items() if t in self.data.vocab}
 
     def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
         """The ``k`` best notes for ``question`` after skipping ``offset``, best first."""

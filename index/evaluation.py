@@ -1,0 +1,64 @@
+"""A team's own evaluation: questions with the note that should answer each, scored.
+
+The file format is one ``question<TAB>expected`` per line, where expected is a note's path or
+title; blank lines and lines starting with ``#`` are ignored. This is also the format that
+``notebot feedback export`` writes from Slack votes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .search import Searcher
+
+DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Case:
+    question: str
+    expected: str
+    line: int
+
+
+@dataclass
+class Report:
+    """Hit@1, Hit@3 and MRR@10 over the cases, and the misses (cases not ranked first)."""
+
+    cases: int = 0
+    hit1: float = 0.0
+    hit3: float = 0.0
+    mrr10: float = 0.0
+    misses: list[tuple[Case, int | None, str | None]] = field(default_factory=list)
+
+
+def parse(text: str) -> tuple[list[Case], list[str]]:
+    """The cases in an evaluation file, and a message for each line that isn't one."""
+    cases, problems = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        question, sep, expected = line.partition("\t")
+        if not sep or not question.strip() or not expected.strip():
+            problems.append(f"line {n}: expected 'question<TAB>note path or title'")
+            continue
+        cases.append(Case(question.strip(), expected.strip(), n))
+    return cases, problems
+
+
+def evaluate(searcher: Searcher, cases: list[Case]) -> Report:
+    """Ask every question; a hit is a result whose path or title is the expected one."""
+    report = Report(cases=len(cases))
+    for case in cases:
+        hits = searcher.search(case.question, k=DEPTH)
+        rank = next((r for r, h in enumerate(hits, 1) if case.expected in (h.path, h.title)),
+                    None)
+        report.hit1 += rank == 1
+        report.hit3 += rank is not None and rank <= 3
+        report.mrr10 += 1 / rank if rank else 0.0
+        if rank != 1:
+            report.misses.append((case, rank, hits[0].path if hits else None))
+    if cases:
+        report.hit1 /= len(cases)
+        report.hit3 /= len(cases)
+        report.mrr10 /= len(cases)
+    return report
