@@ -73,24 +73,26 @@ def test_identifiers_are_found_by_their_parts_too(analyze, identifier, parts):
     assert all(p in terms for p in parts)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("私はコーヒーを飲みました", ["私", "コーヒ", "飲む"]),
-    ("今日はよい天気でした。", ["今日", "良い", "天気"]),
-    ("本当ですか？！", ["本当"]),
-    ("「設定」・（メモ）…", ["設定", "メモ"]),
+@pytest.mark.parametrize("text, kept, dropped", [
+    ("私はコーヒーを飲みました", ["私", "コーヒ", "飲む"], ["は", "を", "ます", "た"]),
+    ("今日はよい天気でした。", ["今日", "良い", "天気"], ["は", "です", "た", "。"]),
+    ("本当ですか？！", ["本当"], ["です", "か", "？", "！", "?", "!"]),
+    ("「設定」・（メモ）…", ["設定", "メモ"], ["「", "」", "・", "(", ")", "…", "..."]),
 ])
-def test_particles_auxiliaries_and_symbols_are_dropped(analyze, text, expected):
-    assert analyze(text) == expected
+def test_particles_auxiliaries_and_symbols_are_dropped(analyze, text, kept, dropped):
+    terms = analyze(text)
+    assert all(t in terms for t in kept), terms
+    assert not set(dropped) & set(terms), terms
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("することがある", []),
-    ("そのようなものがある", []),
-    ("このためにこれとそれを使う", ["使う"]),
-    ("サーバーになっている", ["サーバ"]),
+@pytest.mark.parametrize("text, dropped", [
+    ("することがある", ["為る", "事", "有る", "する", "ある"]),
+    ("そのようなものがある", ["其の", "様", "物", "有る"]),
+    ("このためにこれとそれを使う", ["此の", "為", "此れ", "其れ"]),
+    ("サーバーになっている", ["成る", "居る"]),
 ])
-def test_stop_words_are_dropped(analyze, text, expected):
-    assert analyze(text) == expected
+def test_stop_words_are_dropped(analyze, text, dropped):
+    assert not set(dropped) & set(analyze(text))
 
 
 @pytest.mark.parametrize("text", [
