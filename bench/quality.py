@@ -41,6 +41,28 @@ def load_jsquad(path: Path, limit: int | None):
     return articles, questions
 
 
+def settings(path: Path, limit: int | None):
+    """JSQuAD as the two settings: articles, questions, paragraphs (title, text) with the id of
+    each (article, paragraph), and whole articles (title, paragraphs joined)."""
+    articles, questions = load_jsquad(path, limit)
+    paragraphs, para_ids = [], {}
+    for a, (title, paras) in enumerate(articles):
+        for p, text in enumerate(paras):
+            para_ids[a, p] = len(paragraphs)
+            paragraphs.append((title, text))
+    whole = [(title, "\n".join(paras)) for title, paras in articles]
+    return articles, questions, paragraphs, para_ids, whole
+
+
+def write_corpus(docs, corpus: Path) -> Path:
+    """(title, body) pairs as Markdown notes 00000.md, 00001.md, ... under ``corpus``."""
+    corpus.mkdir(parents=True)
+    for i, (title, body) in enumerate(docs):
+        front = yaml.safe_dump({"title": title}, allow_unicode=True)
+        (corpus / f"{i:05d}.md").write_text(f"---\n{front}---\n{body}\n", encoding="utf-8")
+    return corpus
+
+
 # ---------------------------------------------------------------- systems
 
 class Notebot:
@@ -52,11 +74,7 @@ class Notebot:
         from index import store
         from index.search import Searcher
 
-        corpus = workdir / "corpus"
-        corpus.mkdir(parents=True)
-        for i, (title, body) in enumerate(docs):
-            front = yaml.safe_dump({"title": title}, allow_unicode=True)
-            (corpus / f"{i:05d}.md").write_text(f"---\n{front}---\n{body}\n", encoding="utf-8")
+        corpus = write_corpus(docs, workdir / "corpus")
         store.build(corpus, workdir / "index")
         self.searcher = Searcher(store.load(workdir / "index"))
 
@@ -160,13 +178,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.data.exists():
         sys.exit(f"JSQuAD not found at {args.data}; pass --data PATH")
-    articles, questions = load_jsquad(args.data, args.limit)
-    paragraphs, para_ids = [], {}
-    for a, (title, paras) in enumerate(articles):
-        for p, text in enumerate(paras):
-            para_ids[a, p] = len(paragraphs)
-            paragraphs.append((title, text))
-    whole = [(title, "\n".join(paras)) for title, paras in articles]
+    articles, questions, paragraphs, para_ids, whole = settings(args.data, args.limit)
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,92 @@
+"""Ablation of notebot's search-quality levers on JSQuAD and on the shipped corpus's questions.
+
+    python bench/ablation.py [--data PATH] [--limit N]
+
+Each row turns one lever off (analyzer settings are real options; question-side weights are the
+module constants of index/search.py, set here for the run) and reports the same measures as
+bench/quality.py, plus Hit@1/Hit@3 of bench/questions.tsv on the shipped corpus.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import quality  # noqa: E402 (bench/ is on the path when run as a script)
+
+from index import search, store
+from index.analyzer import Analyzer
+from index.evaluation import evaluate, parse
+from index.scoring import Params
+from index.synonyms import Synonyms
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def constants(**values):
+    saved = {name: getattr(search, name) for name in values}
+    for name, value in values.items():
+        setattr(search, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(search, name, value)
+
+
+VARIANTS = [
+    ("notebot (all levers)", {}, {}, {}),
+    ("no character bigrams", {"bigrams": False}, {}, {}),
+    ("no loanword glosses", {"glosses": False}, {}, {}),
+    ("question words not weighted down", {}, {"QUESTION_WORD_WEIGHT": 1.0}, {}),
+    ("bigrams inside words at full weight", {}, {"INNER_BIGRAM_WEIGHT": 0.5}, {}),
+    ("no synonyms", {}, {}, {"synonyms": False}),
+    ("BM25 k1=1.2 b=0.75 (textbook)", {}, {}, {"params": Params(k1=1.2, b=0.75)}),
+    ("title weight 1 (no boost)", {}, {}, {"params": Params(title_weight=1.0)}),
+]
+
+
+class Variant(quality.Notebot):
+    def __init__(self, docs, workdir, analyzer, params, synonyms):
+        corpus = quality.write_corpus(docs, workdir / "corpus")
+        store.build(corpus, workdir / "index", analyzer=analyzer, params=params)
+        data = store.load(workdir / "index")
+        self.searcher = search.Searcher(data, analyzer, None if synonyms else Synonyms([], analyzer))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=quality.DEFAULT_DATA)
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args(argv)
+    articles, questions, paragraphs, para_ids, whole = quality.settings(args.data, args.limit)
+    cases, _ = parse((REPO / "bench" / "questions.tsv").read_text(encoding="utf-8"))
+    print(f"| variant | (a) MRR@10 | (a) Recall@1 | (b) Hit@1 | (b) answer-in-excerpt@1 | "
+          f"shipped Hit@1 | shipped Hit@3 |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, analyzer_opts, consts, opts) in enumerate(VARIANTS):
+            analyzer = Analyzer(**analyzer_opts)
+            params = opts.get("params", Params())
+            synonyms = opts.get("synonyms", True)
+            with constants(**consts):
+                make = lambda docs, d: Variant(docs, Path(tmp) / f"{n}-{d}", analyzer, params,
+                                               synonyms)
+                a = quality.evaluate(make(paragraphs, "a"), questions,
+                                     lambda x, p: para_ids[x, p], False)
+                b = quality.evaluate(make(whole, "b"), questions, lambda x, p: x, True)
+                store.build(REPO / "corpus", Path(tmp) / f"{n}-s", analyzer=analyzer,
+                            params=params)
+                s = evaluate(search.Searcher(store.load(Path(tmp) / f"{n}-s"), analyzer,
+                                             None if synonyms else Synonyms([], analyzer)),
+                             cases)
+            print(f"| {name} | {a['mrr10']:.3f} | {a['hit1']:.3f} | {b['hit1']:.3f} | "
+                  f"{b['answer_in_excerpt1']:.3f} | {s.hit1:.3f} | {s.hit3:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
