@@ -20,7 +20,7 @@ from index import search, store
 from index.analyzer import Analyzer
 from index.evaluation import evaluate, parse
 from index.scoring import Params
-from index.synonyms import Synonyms
+from index.synonyms import SHIPPED
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ class Variant(quality.Notebot):
         corpus = quality.write_corpus(docs, workdir / "corpus")
         store.build(corpus, workdir / "index", analyzer=analyzer, params=params)
         data = store.load(workdir / "index")
-        self.searcher = search.Searcher(data, analyzer, None if synonyms else Synonyms([], analyzer))
+        self.searcher = search.Searcher(data, analyzer, SHIPPED if synonyms else None)
 
 
 def main(argv=None):
@@ -81,8 +81,7 @@ def main(argv=None):
                 store.build(REPO / "corpus", Path(tmp) / f"{n}-s", analyzer=analyzer,
                             params=params)
                 s = evaluate(search.Searcher(store.load(Path(tmp) / f"{n}-s"), analyzer,
-                                             None if synonyms else Synonyms([], analyzer)),
-                             cases)
+                                             SHIPPED if synonyms else None), cases)
             print(f"| {name} | {a['mrr10']:.3f} | {a['hit1']:.3f} | {b['hit1']:.3f} | "
                   f"{b['answer_in_excerpt1']:.3f} | {s.hit1:.3f} | {s.hit3:.3f} |", flush=True)
 

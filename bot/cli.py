@@ -86,7 +86,8 @@ def cmd_build(args, paths) -> int:
 
 
 def _searcher(paths) -> Searcher:
-    return Searcher(store.load_fresh(paths.corpus, paths.index, say=_say))
+    synonyms = config.synonyms_file()
+    return Searcher(store.load_fresh(paths.corpus, paths.index, say=_say), synonyms_file=synonyms)
 
 
 def _questions(args):

@@ -86,3 +86,16 @@ def slack(http: bool) -> Slack:
     admins = frozenset(a.strip() for a in env["NOTEBOT_ADMINS"].split(",") if a.strip())
     return Slack(env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"] or None,
                  env["SLACK_SIGNING_SECRET"] or None, api_url, admins, feedback_db())
+
+
+def synonyms_file() -> Path | None:
+    """The synonyms applied to questions: NOTEBOT_SYNONYMS, else the shipped generic list."""
+    from index.synonyms import SHIPPED
+
+    path = os.environ.get("NOTEBOT_SYNONYMS")
+    if not path:
+        return SHIPPED
+    if not Path(path).is_file():
+        raise ConfigError(f"NOTEBOT_SYNONYMS names '{path}', which is not a file; "
+                          "fix the path or unset it to use the shipped synonyms")
+    return Path(path)

@@ -340,7 +340,8 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
         return report.summary()
 
     data = store.load_fresh(paths.corpus, paths.index, say=log.info)
-    bot = Bot(LiveSearcher(paths.index, data, say=log.info), Votes(settings.feedback_db),
+    bot = Bot(LiveSearcher(paths.index, data, say=log.info,
+                           synonyms_file=config.synonyms_file()), Votes(settings.feedback_db),
               settings.admins, rebuild)
     try:
         app = create_app(settings, bot, http=http)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .search import Hit, Searcher
 from .store import IndexData, IndexUnusable, current_generation, load
+from .synonyms import SHIPPED as SHIPPED_SYNONYMS
 
 
 class LiveSearcher:
@@ -24,11 +25,14 @@ class LiveSearcher:
     ``say`` is told why.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, data: IndexData | None = None, say=print):
+    def __init__(self, index_dir: str | os.PathLike, data: IndexData | None = None, say=print,
+                 synonyms_file: str | os.PathLike | None = SHIPPED_SYNONYMS):
         self.index_dir = Path(index_dir)
         self.say = say
+        self.synonyms_file = synonyms_file
         self._lock = threading.Lock()
-        self._searcher = Searcher(data if data is not None else load(self.index_dir))
+        self._searcher = Searcher(data if data is not None else load(self.index_dir),
+                                  synonyms_file=synonyms_file)
         self._refused: Path | None = None
 
     def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
@@ -57,7 +61,7 @@ class LiveSearcher:
         if gen == self._refused:
             return
         try:
-            searcher = Searcher(load(self.index_dir))
+            searcher = Searcher(load(self.index_dir), synonyms_file=self.synonyms_file)
         except IndexUnusable as err:
             self._refuse(gen, err)
             return

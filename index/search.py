@@ -1,6 +1,7 @@
 """Answering a question: analyse it, score the notes, and cut an excerpt from each hit."""
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -54,10 +55,12 @@ class Searcher:
     """Searches one loaded index generation."""
 
     def __init__(self, data: IndexData, analyzer: Analyzer | None = None,
-                 synonyms: Synonyms | None = None):
+                 synonyms_file: str | os.PathLike | None = SHIPPED_SYNONYMS):
+        """``synonyms_file``: the synonyms applied to questions (None: none)."""
         self.data = data
         self.analyzer = analyzer or analyzer_for(data)
-        self.synonyms = synonyms or Synonyms.from_file(SHIPPED_SYNONYMS, self.analyzer)
+        self.synonyms = Synonyms.from_file(synonyms_file, self.analyzer) if synonyms_file \
+            else Synonyms([], self.analyzer)
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question

@@ -92,3 +92,19 @@ def test_the_shipped_question_set_meets_its_goal(tmp_path, capsys):
     first = capsys.readouterr().out.splitlines()[0]
     hit1 = float(first.split("Hit@1 ")[1].split()[0])
     assert hit1 >= 0.95, first
+
+
+def test_a_teams_own_synonyms_file(tmp_path, monkeypatch, capsys):
+    own = tmp_path / "synonyms.txt"
+    own.write_text("ジル, GIL\n", encoding="utf-8")
+    monkeypatch.setenv("NOTEBOT_SYNONYMS", str(own))
+    assert main(["ask", "ジル", "--json", "--corpus", str(SHIPPED_CORPUS),
+                 "--index", str(tmp_path / "ix")]) == 0
+    assert '"path": "python/gil.md"' in capsys.readouterr().out.splitlines()[0].split("}")[0]
+
+
+def test_a_missing_synonyms_file_is_a_configuration_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NOTEBOT_SYNONYMS", str(tmp_path / "nope.txt"))
+    assert main(["ask", "GIL", "--corpus", str(SHIPPED_CORPUS),
+                 "--index", str(tmp_path / "ix")]) == 2
+    assert "NOTEBOT_SYNONYMS" in capsys.readouterr().err
