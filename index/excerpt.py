@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from .analyzer import normalize
 
 MAX_CHARS = 200
+# A window also scores its best single sentence once more: the answer is usually next to the
+# sentence that matches most, not spread over several that match a little each.
+CONCENTRATION = 1.0
 ELLIPSIS = "…"
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
 # White space, control characters and lone surrogates: folded to one space in an excerpt.
@@ -57,8 +60,8 @@ class Needle:
 def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerpt:
     """The passage of ``text`` (≤ ``max_chars``) that best matches the question's ``needles``.
 
-    A window scores the weights of the distinct terms whose needles it contains, plus a little
-    for each repeat. Matching is by substring on normalised text, so it needs no analysis of the
+    A window scores the weights of the distinct terms whose needles it contains, plus its best
+    sentence's own score again (CONCENTRATION), plus a little for each repeat. Matching is by substring on normalised text, so it needs no analysis of the
     note: a lemma and the question's own spelling of a word are both needles for its term.
     """
     sents = sentences(text)
@@ -66,9 +69,10 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
         return Excerpt("", ())
     matches = [_matches(s, needles) for s in sents]
     weights = _local_weights(needles, matches)
+    own = [sum({n.term: weights[n.term] for n, _ in found}.values()) for found in matches]
     best_score, best_span = 0.0, (0, 1)
     for i in range(len(sents)):
-        length, seen, repeats = -1, {}, 0
+        length, seen, repeats, top = -1, {}, 0, 0.0
         for j in range(i, len(sents)):
             length += len(sents[j]) + 1
             if length > max_chars and j > i:
@@ -76,7 +80,8 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
             for needle, _ in matches[j]:
                 repeats += needle.term in seen
                 seen[needle.term] = weights[needle.term]
-            score = sum(seen.values()) + 0.1 * repeats
+            top = max(top, own[j])
+            score = sum(seen.values()) + CONCENTRATION * top + 0.1 * repeats
             if score > best_score + 1e-9:
                 best_score, best_span = score, (i, j + 1)
     i, j = _widen(sents, *best_span, max_chars)
