@@ -47,7 +47,7 @@ class CountingAnalyzer(Analyzer):
 # ---------------------------------------------------------------- incremental builds
 
 def test_first_build_adds_every_note(corpus, index_dir):
-    report = store.build(corpus, index_dir)
+    report = store.build(corpus, index_dir, workers=1)
     assert (report.full, report.added, report.changed, report.removed, report.skipped) == (
         True, N, 0, 0, 0)
     assert f"({N} notes)" in report.summary()
@@ -391,7 +391,7 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
             pass
         child.wait(timeout=60)
     assert top_paths(index_dir, "GILって何？")[0] == "python/gil.md"
-    report = store.build(corpus, index_dir)
+    report = store.build(corpus, index_dir, workers=1)
     assert report.added + report.unchanged == 1 + bulk
     assert top_paths(index_dir, "運用メモ17")[0] == "bulk/0017.md"
     assert len(list(index_dir.glob("gen-*"))) <= 2
