@@ -64,7 +64,7 @@ class Searcher:
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question
-        (bigrams by BIGRAM_WEIGHT)."""
+        (bigrams, glosses, question words and synonyms count for less)."""
         return self._weights(self.analyzer.tokens(normalize(question[:MAX_QUESTION_CHARS])))
 
     def _weights(self, tokens) -> dict[str, float]:
@@ -114,6 +114,10 @@ class Searcher:
             weight = terms.get(token.term)
             if weight is None:
                 continue
+            if is_bigram(token.term):
+                # Inside a passage a bigram is the best clue to where the word is, even inside
+                # a known word: full bigram weight here, whatever it had for ranking.
+                weight = BIGRAM_WEIGHT
             weight *= float(self.data.idf[self.data.vocab[token.term]])
             if is_bigram(token.term):
                 chars = token.term[1:]
