@@ -1,8 +1,9 @@
 """Excerpts: the passage of a note that best answers a question.
 
 A note is cut into sentences (at 。！？!? and line breaks); windows of consecutive whole sentences
-up to ``max_chars`` long are scored by the weight of the distinct question terms they contain,
-with a small bonus for repeated matches; the best window wins, the earliest on ties. A single sentence
+up to ``max_chars`` long are scored by the distinct question terms they contain, each weighted by
+its idf among the note's own sentences; the best window wins, the earliest on ties, and grows
+with neighbouring sentences while it fits. A single sentence
 longer than ``max_chars`` is cut around its matches and marked with "…". Matching is done on the
 NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
 """
@@ -28,12 +29,10 @@ _UNIT = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f]*", re.S)
 
 @dataclass(frozen=True)
 class Excerpt:
-    """The passage, the words in it that matched the question (for highlighting), and how much
-    of the question it covers (the weights of the distinct terms it contains)."""
+    """The passage, and the words in it that matched the question (for highlighting)."""
 
     text: str
     matched: tuple[str, ...]
-    coverage: float = 0.0
 
 
 def sentences(text: str) -> list[str]:
@@ -86,13 +85,10 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
                 best_score, best_span = score, (i, j + 1)
     i, j = _widen(sents, *best_span, max_chars)
     passage = " ".join(sents[i:j])
-    found = [pair for k in range(i, j) for pair in matches[k]]
-    matched = {surface for needle, surface in found if needle.shown}
-    coverage = sum({needle.term: needle.weight for needle, _ in found}.values())
+    matched = {surface for k in range(i, j) for needle, surface in matches[k] if needle.shown}
     if len(passage) > max_chars:
         passage = _cut(passage, matched, max_chars)
-    return Excerpt(passage, tuple(sorted((m for m in matched if m in passage), key=passage.find)),
-                   coverage)
+    return Excerpt(passage, tuple(sorted((m for m in matched if m in passage), key=passage.find)))
 
 
 def _local_weights(needles: list[Needle], matches: list) -> dict[str, float]:
