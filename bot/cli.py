@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import sys
 
@@ -11,6 +12,9 @@ from index.search import Searcher
 
 from . import config
 from .console import render_hits
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class UsageError(Exception):
@@ -117,7 +121,7 @@ def cmd_ask(args, paths) -> int:
             if n:
                 print()
             if args.question is None:
-                print(f"Q: {question}")
+                print(f"Q: {_CONTROL.sub(' ', question)}")  # no terminal escapes echoed
             print(render_hits(hits), flush=True)
     return 0
 

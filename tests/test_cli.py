@@ -277,3 +277,9 @@ def test_a_damaged_index_is_rebuilt_by_ask_without_a_traceback(corpus, built):
     err = result.stderr.decode()
     assert err.startswith("notebot: index out of date (") and "full build:" in err
     assert "Traceback" not in err
+
+
+def test_a_question_from_stdin_is_echoed_without_terminal_escapes(run_cli, corpus):
+    result = run_cli(["ask", "--corpus", corpus], stdin="\x1b[2J\x1b]0;pwned\x07GIL\n")
+    assert result.rc == 0
+    assert "Q: " in result.out and "\x1b" not in result.out and "\x07" not in result.out
