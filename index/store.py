@@ -46,6 +46,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,11 +126,17 @@ class IndexData:
     path: Path
     manifest: dict
     terms: list[str]
-    vocab: dict
+    df: np.ndarray
     segments: list[Segment]
     idf: np.ndarray
     norm: np.ndarray
     deleted: np.ndarray
+
+    @cached_property
+    def vocab(self) -> dict:
+        # Made when first asked for: a build, which numbers every term, never needs it.
+        return dict(itertools.compress(zip(self.terms, range(len(self.terms))),
+                                       (self.df > 0).tolist()))
 
     @property
     def n_notes(self) -> int:
@@ -280,9 +287,7 @@ def _load_generation(gen: Path) -> IndexData:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         _close(segments)
         raise IndexUnusable(f"{gen} is damaged: {err}") from None
-    vocab = dict(itertools.compress(zip(vocab_list, range(len(vocab_list))),
-                                    (df > 0).tolist()))
-    return IndexData(gen, manifest, vocab_list, vocab, segments, term_idf, norm, deleted)
+    return IndexData(gen, manifest, vocab_list, df, segments, term_idf, norm, deleted)
 
 
 def _close(segments: list[Segment]):
