@@ -3,14 +3,14 @@
 A note is cut into sentences (at 。！？!? and line breaks); windows of consecutive whole sentences
 up to ``max_chars`` long are scored by the distinct question terms they contain, each weighted by
 its idf among the note's own sentences; the best window wins, the earliest on ties, and grows
-with neighbouring sentences while it fits. A single sentence
-longer than ``max_chars`` is cut around its matches and marked with "…". Matching is done on the
-NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
+with neighbouring sentences while it fits. A single sentence longer than ``max_chars`` is cut
+around its matches and marked with "…". Matching is done on the NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
 """
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .analyzer import normalize
@@ -60,8 +60,9 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
     """The passage of ``text`` (≤ ``max_chars``) that best matches the question's ``needles``.
 
     A window scores the weights of the distinct terms whose needles it contains, plus its best
-    sentence's own score again (CONCENTRATION), plus a little for each repeat. Matching is by substring on normalised text, so it needs no analysis of the
-    note: a lemma and the question's own spelling of a word are both needles for its term.
+    sentence's own score again (CONCENTRATION), plus a little for each repeat. Matching is by
+    substring on normalised text, so it needs no analysis of the note: a lemma and the
+    question's own spelling of a word are both needles for its term.
     """
     sents = sentences(text)
     if not sents:
@@ -71,16 +72,19 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
     own = [sum({n.term: weights[n.term] for n, _ in found}.values()) for found in matches]
     best_score, best_span = 0.0, (0, 1)
     for i in range(len(sents)):
-        length, seen, repeats, top = -1, {}, 0, 0.0
+        length, seen, total, repeats, top = -1, set(), 0.0, 0, 0.0
         for j in range(i, len(sents)):
             length += len(sents[j]) + 1
             if length > max_chars and j > i:
                 break
             for needle, _ in matches[j]:
-                repeats += needle.term in seen
-                seen[needle.term] = weights[needle.term]
+                if needle.term in seen:
+                    repeats += 1
+                else:
+                    seen.add(needle.term)
+                    total += weights[needle.term]
             top = max(top, own[j])
-            score = sum(seen.values()) + CONCENTRATION * top + 0.1 * repeats
+            score = total + CONCENTRATION * top + 0.1 * repeats
             if score > best_score + 1e-9:
                 best_score, best_span = score, (i, j + 1)
     i, j = _widen(sents, *best_span, max_chars)
@@ -95,11 +99,8 @@ def _local_weights(needles: list[Needle], matches: list) -> dict[str, float]:
     """Each term's weight times its idf among the note's sentences: a word found in every
     sentence of a note (its subject) tells nothing about where in the note the answer is."""
     n = len(matches)
-    df = {}
-    for found in matches:
-        for term in {needle.term for needle, _ in found}:
-            df[term] = df.get(term, 0) + 1
-    return {nd.term: nd.weight * math.log1p((n - df.get(nd.term, 0) + 0.5) / (df.get(nd.term, 0) + 0.5))
+    df = Counter(term for found in matches for term in {needle.term for needle, _ in found})
+    return {nd.term: nd.weight * math.log1p((n - df[nd.term] + 0.5) / (df[nd.term] + 0.5))
             for nd in needles}
 
 

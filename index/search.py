@@ -114,17 +114,16 @@ class Searcher:
             weight = terms.get(token.term)
             if weight is None:
                 continue
+            idf = float(self.data.idf[self.data.vocab[token.term]])
             if is_bigram(token.term):
                 # Inside a passage a bigram is the best clue to where the word is, even inside
                 # a known word: full bigram weight here, whatever it had for ranking.
-                weight = BIGRAM_WEIGHT
-            weight *= float(self.data.idf[self.data.vocab[token.term]])
-            if is_bigram(token.term):
                 chars = token.term[1:]
-                needles[chars] = excerpt_mod.Needle(chars, token.term, weight, shown=False)
+                needles[chars] = excerpt_mod.Needle(chars, token.term, BIGRAM_WEIGHT * idf,
+                                                    shown=False)
                 continue
             for spelling in (token.term, text[token.start:token.end].lower()):
-                needles.setdefault(spelling, excerpt_mod.Needle(spelling, token.term, weight))
+                needles.setdefault(spelling, excerpt_mod.Needle(spelling, token.term, weight * idf))
         return [n for n in needles.values() if n.text]
 
     def _hit(self, i: int, score: float, needles: list) -> Hit:
