@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from operator import itemgetter
+from collections import Counter
+from itertools import chain, repeat
+from operator import add, itemgetter
 from typing import NamedTuple
 
 import fugashi
@@ -31,11 +33,15 @@ STOP_LEMMAS = frozenset("為る 有る 居る 成る 事 物 様 為 此れ 其�
 # Lines longer than this are cut into pieces before MeCab sees them: its lattice grows with input.
 CHUNK_CHARS = 4096
 # What MeCab writes for each word, instead of the dictionary's long default line: the text since
-# the previous word (blanks included, so offsets need no searching), the word, its lemma, its
-# top-level part of speech -- all tab-separated, so one split reads a whole chunk. Unknown words
-# are their own lemma.
-_MECAB_OUTPUT = r'-O "" -F "%M\t%m\t%f[7]\t%f[0]\t" -U "%M\t%m\t%m\t%f[0]\t" -E "EOS\n"'
+# the previous word (blanks included, so offsets need no searching), then the word itself as
+# "surface lemma part-of-speech" (a surface never holds a blank) -- tab-separated, so one split
+# reads a whole chunk, and a word is one string to count. Unknown words are their own lemma.
+_MECAB_OUTPUT = r'-O "" -F "%M\t%m %f[7] %f[0]\t" -U "%M\t%m %m %f[0]\t" -E "EOS\n"'
 # Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
+# Only these runs need NFKC (a fifth of the time of normalising the whole text): ASCII, kana and
+# common kanji are NFKC already. The character before a run goes with it, in case the run starts
+# with a combining mark (カ + ゙ → ガ).
+_NOT_NFKC = re.compile(r".?[^\x00-\x7f\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff、。]+", re.S)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
@@ -47,6 +53,8 @@ _WORD_FINAL_LONG_VOWEL = re.compile(r"(?<=[\u30a1-\u30fa])ー+(?![\u30a1-\u30fa\
 _GLOSS = re.compile(r"[a-z]+")
 # Starts every bigram term; normalize() removes it from text, so no word can begin with it.
 BIGRAM_MARK = "\x02"
+# Distinct words whose terms Analyzer.counts keeps at most: about 30 MB.
+TERMS_CACHE_SIZE = 100_000
 _START = itemgetter(0)
 
 
@@ -60,7 +68,11 @@ class Token(NamedTuple):
 
 def normalize(text: str) -> str:
     """NFKC-normalise ``text`` and turn control characters into spaces (case is kept)."""
-    return _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    return _CONTROL.sub(" ", _NOT_NFKC.sub(_nfkc, text))
+
+
+def _nfkc(match: re.Match) -> str:
+    return unicodedata.normalize("NFKC", match.group())
 
 
 def dictionary_version() -> str:
@@ -102,6 +114,7 @@ class Analyzer:
         self.bigrams = bigrams
         self.glosses = glosses
         self._tagger = None
+        self._terms = None  # Analyzer.counts' cache: word -> its terms
 
     def settings(self) -> dict:
         """Everything that changes the terms this analyzer makes, for the index manifest."""
@@ -118,18 +131,38 @@ class Analyzer:
         return self._tagger
 
     def __getstate__(self):  # so an Analyzer can be sent to worker processes
-        return dict(self.__dict__, _tagger=None)
+        return dict(self.__dict__, _tagger=None, _terms=None)
 
     def __call__(self, text: str) -> list[str]:
-        """The terms of ``text``, in order."""
-        return [term for _, term, _ in self._spans(normalize(text))]
+        """The terms of ``text``, in no particular order (each as often as it occurs)."""
+        return list(self.counts(text).elements())
+
+    def counts(self, text: str) -> Counter:
+        """How often each term occurs in ``text``: what the index stores of a note.
+
+        The same terms as ``tokens`` makes, without their spans, and faster: the rules for a
+        word run once per distinct word (cached across calls), and the counting is done in C.
+        """
+        if self._terms is None or len(self._terms) > TERMS_CACHE_SIZE:
+            self._terms = _Cache(self._terms_of)
+        terms, counts = self._terms.__getitem__, Counter()
+        for _, chunk in _chunks(normalize(text)):
+            lower = chunk.lower()
+            counts.update(chain.from_iterable(map(terms, self._parse(chunk)[1::2])))
+            counts.update(chain.from_iterable(map(terms, _ASCII_WORD.findall(lower))))
+            if self.bigrams:
+                runs = _JAPANESE_RUN.findall(_WORD_FINAL_LONG_VOWEL.sub("", lower))
+                counts.update(BIGRAM_MARK + run for run in runs if len(run) == 1)
+                counts.update(chain.from_iterable(
+                    map(add, map(add, repeat(BIGRAM_MARK), run), run[1:]) for run in runs))
+        return counts
+
+    def _terms_of(self, word: str) -> tuple[str, ...]:
+        """The terms of a word from MeCab ("surface lemma pos") or from _ASCII_WORD."""
+        return tuple(self._word_terms(word)) if " " in word else (word, *self._parts(word))
 
     def tokens(self, text: str) -> list[Token]:
         """Terms of already-normalised ``text`` with their spans, in order of appearance."""
-        return [Token(term, start, end) for start, term, end in self._spans(text)]
-
-    def _spans(self, text: str) -> list[tuple[int, str, int]]:
-        # Plain (start, term, end) tuples: the build analyses millions of words.
         out = []
         for offset, chunk in _chunks(text):
             self._japanese(chunk, offset, out)
@@ -137,37 +170,50 @@ class Analyzer:
             if self.bigrams:
                 self._bigrams(chunk, offset, out)
         out.sort(key=_START)
-        return out
+        return [Token(term, start, end) for start, term, end in out]
+
+    def _parse(self, chunk: str) -> list[str]:
+        """MeCab's output for ``chunk`` as _MECAB_OUTPUT's fields, two per word."""
+        # A tab would split the fields; a blank has the same length.
+        return self.tagger.parse(chunk.replace("\t", " ")).split("\t")
+
+    def _word_terms(self, word: str) -> list[str]:
+        """The terms a word ("surface lemma pos") makes: none, its lemma, or it and its gloss."""
+        surface, rest = word.split(" ", 1)
+        lemma, pos = rest.rsplit(" ", 1)
+        if pos in DROPPED_POS or _HAS_ASCII_ALNUM.search(surface):
+            return []  # (ASCII is taken by _ASCII_WORD instead)
+        gloss = None
+        if "-" in lemma[1:]:
+            lemma, gloss = lemma.split("-", 1)
+        term = lemma.lower()
+        if term.endswith("ー"):
+            term = _fold_katakana(term)
+        if not term or term in STOP_LEMMAS:
+            return []
+        if gloss and self.glosses and _GLOSS.fullmatch(gloss):
+            return [term, gloss.lower()]
+        return [term]
+
+    def _parts(self, word: str) -> list[str]:
+        """The parts of a dotted or underscored identifier (none for a plain word)."""
+        parts = _ASCII_PART.findall(word) if self.ascii_parts else []
+        return parts if len(parts) > 1 else []
 
     def _japanese(self, chunk: str, offset: int, out: list):
-        # A tab would split _MECAB_OUTPUT's fields; a blank has the same length.
-        fields = self.tagger.parse(chunk.replace("\t", " ")).split("\t")
+        fields = self._parse(chunk)
         end = offset
-        for text, surface, lemma, pos in zip(fields[0::4], fields[1::4], fields[2::4],
-                                             fields[3::4]):
-            end += len(text)
-            if pos in DROPPED_POS or _HAS_ASCII_ALNUM.search(surface):
-                continue
-            gloss = None
-            if "-" in lemma[1:]:
-                lemma, gloss = lemma.split("-", 1)
-            term = lemma.lower()
-            if term.endswith("ー"):
-                term = _fold_katakana(term)
-            if term and term not in STOP_LEMMAS:
-                out.append((end - len(surface), term, end))
-                if gloss and self.glosses and _GLOSS.fullmatch(gloss):
-                    out.append((end - len(surface), gloss.lower(), end))
+        for text, word in zip(fields[0::2], fields[1::2]):
+            end += len(text)  # (the blanks before the word, and the word)
+            out.extend((end - word.index(" "), term, end) for term in self._word_terms(word))
 
     def _ascii(self, chunk: str, offset: int, out: list):
         for m in _ASCII_WORD.finditer(chunk.lower()):
             word, start = m.group(), offset + m.start()
             out.append((start, word, start + len(word)))
-            if self.ascii_parts and len(word) > 1:
-                parts = list(_ASCII_PART.finditer(word))
-                if len(parts) > 1:
-                    out.extend((start + p.start(), p.group(), start + p.end()) for p in parts)
-
+            if self._parts(word):
+                out.extend((start + p.start(), p.group(), start + p.end())
+                           for p in _ASCII_PART.finditer(word))
 
     def _bigrams(self, chunk: str, offset: int, out: list):
         for m in _JAPANESE_RUN.finditer(chunk.lower()):
@@ -178,6 +224,18 @@ class Analyzer:
                 out.append((start, BIGRAM_MARK + run, start + 1))
             out.extend((start + i, BIGRAM_MARK + run[i:i + 2], start + i + 2)
                        for i in range(len(run) - 1))
+
+
+class _Cache(dict):
+    """A dict that makes a missing value with ``make(key)`` and keeps it."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
 
 
 def is_bigram(term: str) -> bool:

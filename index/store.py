@@ -377,9 +377,9 @@ def _analyze_files(analyzer: Analyzer, jobs: list) -> _Analysed:
         out.records.append(json.dumps(
             {"path": note.path, "title": note.title, "url": note.url, "date": note.date,
              "tags": list(note.tags), "text": note.text}, ensure_ascii=False).encode() + b"\n")
-        body = Counter(analyzer(note.text))
+        body = analyzer.counts(note.text)
         packed = dict(body)  # term → title count << 32 | body count; few terms are in the title
-        for term, n in Counter(analyzer(note.title)).items():
+        for term, n in analyzer.counts(note.title).items():
             packed[term] = packed.get(term, 0) | n << 32
         keys.extend(packed)
         counts.extend(packed.values())

@@ -150,3 +150,45 @@ def test_other_settings_are_refused(change):
     settings = dict(Analyzer().settings(), **change)
     with pytest.raises(ValueError, match="analyzer"):
         from_settings(settings)
+
+
+def _shipped_texts():
+    from pathlib import Path
+
+    from index import notes
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    out = []
+    for info in notes.scan(corpus).files:
+        note = notes.parse(info.path, notes.read_bytes(info)[0])[0]
+        out += [note.title, note.text]
+    return out
+
+
+@pytest.mark.parametrize("settings", [{}, {"bigrams": False}, {"glosses": False},
+                                      {"ascii_parts": False}])
+def test_counts_are_the_terms_of_tokens(settings):
+    """The build's fast path (counts) and the path with spans (tokens) make the same terms."""
+    from collections import Counter
+    analyzer = Analyzer(**settings)
+    texts = _shipped_texts() + [
+        "", "ア" * 5000 + "ー", "サーバー管理ー ーア ア ー", "ﾃﾞｰﾀﾍﾞｰｽとＤＢ", "Tシャツ X線 ビタミンC",
+        "http.client.HTTPConnection と oslo_service.loopingcall 1.5.2", "\ud800壊れた\udcff",
+        "メモリを増やすとサーバーが速くなる。" * 400, "  前の空白　全角空白\n\n改行\tタブ"]
+    for text in texts * 2:  # twice: the second time from counts' cache
+        assert analyzer.counts(text) == Counter(t.term for t in analyzer.tokens(normalize(text)))
+
+
+def test_normalize_is_nfkc_of_the_whole_text():
+    """normalize() only normalises the runs that need it; the result must be NFKC all the same."""
+    import random
+    import unicodedata
+    ranges = [(0x20, 0x7F), (0xC0, 0x180), (0x300, 0x370), (0x1100, 0x1200), (0x2070, 0x2090),
+              (0x2460, 0x2480), (0x3000, 0x3020), (0x3041, 0x30FF), (0x3300, 0x3320),
+              (0x4E00, 0x4E40), (0xAC00, 0xAC40), (0xF900, 0xF920), (0xFB00, 0xFB07),
+              (0xFF01, 0xFFA0)]  # kana with combining marks, Hangul jamo, compatibility forms
+    pool = [chr(c) for lo, hi in ranges for c in range(lo, hi)]
+    rnd = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 10)))
+        assert normalize(text) == normalize(unicodedata.normalize("NFKC", text)), repr(text)
+        assert unicodedata.is_normalized("NFKC", normalize(text)), repr(text)

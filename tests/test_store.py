@@ -39,9 +39,9 @@ class CountingAnalyzer(Analyzer):
         super().__init__()
         self.texts = []
 
-    def __call__(self, text):
+    def counts(self, text):
         self.texts.append(text)
-        return super().__call__(text)
+        return super().counts(text)
 
 
 # ---------------------------------------------------------------- incremental builds
