@@ -23,6 +23,8 @@ ELLIPSIS = "…"
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
 # White space, control characters and lone surrogates: folded to one space in an excerpt.
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+# Two letters or digits in a row: where a needle would continue a longer ASCII word.
+_ALNUM = re.compile(r"[0-9a-z]{2}")
 # A character and the combining (or half-width voicing) marks NFKC joins to it.
 _UNIT = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f]*", re.S)
 
@@ -123,13 +125,26 @@ def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
     norm, origin = _normalize_with_origin(sentence)
     low = norm.lower()
     if len(low) != len(norm):  # lower() changed the length (rare): no offsets, no highlight
-        return [(n, "") for n in needles if n.text in low]
+        return [(n, "") for n in needles if _find(low, n.text) >= 0]
     found = []
     for n in needles:
-        at = low.find(n.text)
+        at = _find(low, n.text)
         if at >= 0:
             found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
     return found
+
+
+def _find(text: str, needle: str) -> int:
+    """Where ``needle`` first occurs in ``text`` (-1: nowhere). A needle that starts or ends
+    with a letter or digit must not continue a longer ASCII word there, as the analyzer would
+    not split it so: 20 is not found in 2014, nor api in rapid."""
+    at = text.find(needle)
+    while at >= 0:
+        before, after = text[at - 1:at], text[at + len(needle):at + len(needle) + 1]
+        if not (_ALNUM.fullmatch(needle[0] + before) or _ALNUM.fullmatch(needle[-1] + after)):
+            return at
+        at = text.find(needle, at + 1)
+    return -1
 
 
 def _normalize_with_origin(text: str) -> tuple[str, list[int]]:

@@ -133,3 +133,11 @@ def test_a_long_note_still_finds_its_passage(excerpt_of):
     filler = "サーバーのメモリを増やすと処理が速くなる。ディスクの速さも大事だ。\n" * 3_000  # 100k chars
     hit = excerpt_of(filler + "ただ一度だけホゲラッタという言葉が出てくる。\n" + filler, "ホゲラッタとは")
     assert "ホゲラッタ" in hit.excerpt and len(hit.excerpt) <= LIMIT
+
+
+@pytest.mark.parametrize("needle, inside", [("20", "2014"), ("api", "rapid"), ("http", "https")])
+def test_a_word_of_letters_or_digits_is_not_found_inside_a_longer_one(needle, inside):
+    filler = "ここには関係のない説明の文が続いていて、探している言葉は出てこない。" * 8
+    text = f"{filler}\n{inside}の話。\n{filler}\n{needle}の話。\n{filler}"
+    found = excerpt.best(text, [excerpt.Needle(needle, needle, 1.0)])
+    assert f"{needle}の話。" in found.text and inside not in found.text
