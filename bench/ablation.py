@@ -9,6 +9,7 @@ bench/quality.py, plus Hit@1/Hit@3 of bench/questions.tsv on the shipped corpus.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -46,6 +47,9 @@ VARIANTS = [
     ("no synonyms", {}, {}, {"synonyms": False}),
     ("BM25 k1=1.2 b=0.75 (textbook)", {}, {}, {"params": Params(k1=1.2, b=0.75)}),
     ("title weight 1 (no boost)", {}, {}, {"params": Params(title_weight=1.0)}),
+    ("BM25 without the BM25+ lower bound (delta 0)", {}, {}, {"params": Params(delta=0.0)}),
+    # (?!) matches nothing: no question is taken to ask for a number.
+    ("excerpts not number-aware (いつ, 何人)", {}, {"_ASKS_NUMBER": re.compile("(?!)")}, {}),
 ]
 
 

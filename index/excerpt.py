@@ -19,10 +19,15 @@ MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
 # sentence that matches most, not spread over several that match a little each.
 CONCENTRATION = 1.0
+# A sentence that matches the question and holds the kind of thing it asks for (a number, when
+# it asks いつ or 何人) gains this much of the best sentence's score: the answer is there.
+EXPECT_BONUS = 1.0
 ELLIPSIS = "…"
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
 # White space, control characters and lone surrogates: folded to one space in an excerpt.
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+# Two letters or digits in a row: where a needle would continue a longer ASCII word.
+_ALNUM = re.compile(r"[0-9a-z]{2}")
 # A character and the combining (or half-width voicing) marks NFKC joins to it.
 _UNIT = re.compile(r".[\u0300-\u036f\u3099\u309a\uff9e\uff9f]*", re.S)
 
@@ -56,13 +61,16 @@ class Needle:
     shown: bool = True
 
 
-def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerpt:
+def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS,
+         expect: re.Pattern | None = None) -> Excerpt:
     """The passage of ``text`` (≤ ``max_chars``) that best matches the question's ``needles``.
 
     A window scores the weights of the distinct terms whose needles it contains, plus its best
     sentence's own score again (CONCENTRATION), plus a little for each repeat. Matching is by
     substring on normalised text, so it needs no analysis of the note: a lemma and the
-    question's own spelling of a word are both needles for its term.
+    question's own spelling of a word are both needles for its term. ``expect``: what the
+    answer looks like (a number, for いつ or 何人): a sentence that matches the question and
+    holds it scores as much again as the note's best sentence (EXPECT_BONUS).
     """
     sents = sentences(text)
     if not sents:
@@ -70,6 +78,9 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS) -> Excerp
     matches = [_matches(s, needles) for s in sents]
     weights = _local_weights(needles, matches)
     own = [sum({n.term: weights[n.term] for n, _ in found}.values()) for found in matches]
+    if expect is not None:
+        bonus = EXPECT_BONUS * max(own)
+        own = [o + bonus if o > 0 and expect.search(s) else o for o, s in zip(own, sents)]
     best_score, best_span = 0.0, (0, 1)
     for i in range(len(sents)):
         length, seen, total, repeats, top = -1, set(), 0.0, 0, 0.0
@@ -123,13 +134,26 @@ def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
     norm, origin = _normalize_with_origin(sentence)
     low = norm.lower()
     if len(low) != len(norm):  # lower() changed the length (rare): no offsets, no highlight
-        return [(n, "") for n in needles if n.text in low]
+        return [(n, "") for n in needles if _find(low, n.text) >= 0]
     found = []
     for n in needles:
-        at = low.find(n.text)
+        at = _find(low, n.text)
         if at >= 0:
             found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
     return found
+
+
+def _find(text: str, needle: str) -> int:
+    """Where ``needle`` first occurs in ``text`` (-1: nowhere). A needle that starts or ends
+    with a letter or digit must not continue a longer ASCII word there, as the analyzer would
+    not split it so: 20 is not found in 2014, nor api in rapid."""
+    at = text.find(needle)
+    while at >= 0:
+        before, after = text[at - 1:at], text[at + len(needle):at + len(needle) + 1]
+        if not (_ALNUM.fullmatch(needle[0] + before) or _ALNUM.fullmatch(needle[-1] + after)):
+            return at
+        at = text.find(needle, at + 1)
+    return -1
 
 
 def _normalize_with_origin(text: str) -> tuple[str, list[int]]:

@@ -5,10 +5,12 @@ Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond" (
 field frequencies are length-normalised per field, weighted, summed, then saturated once::
 
     tf~(d,t)  = w_title * tf_title(d,t) + tf_body(d,t) / (1 - b + b * len_body(d) / avg_len_body)
-    score(d,t) = idf(t) * tf~ * (k1 + 1) / (tf~ + k1)
+    score(d,t) = idf(t) * (tf~ * (k1 + 1) / (tf~ + k1) + delta)      for a note that has t
     idf(t)    = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))          (Lucene's non-negative idf)
 
-A question's score for a note is the sum of score(d,t) over the question's terms.
+``delta`` is BM25+'s lower bound (Lv & Zhai, "Lower-Bounding Term Frequency Normalization",
+CIKM 2011): a term found in a long note still counts for something against a short note
+without it. A question's score for a note is the sum of score(d,t) over the question's terms.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class Params:
     k1: float = 0.6
     b: float = 0.5
     title_weight: float = 3.0
+    delta: float = 0.1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +68,7 @@ def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
     score = tf * (params.k1 + 1.0)
     tf += params.k1
     score /= tf
+    score += params.delta
     score *= np.float64(term_idf)
     return score.astype(np.float32)
 

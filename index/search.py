@@ -26,6 +26,11 @@ GLOSS_WEIGHT = 0.3
 BIGRAM_WEIGHT = 0.5
 INNER_BIGRAM_WEIGHT = 0.2
 _HIRAGANA = re.compile(r"[\u3041-\u309f]+")
+# A question that asks when or how many (いつ, 何年, 何人, いくつ, どれくらい: 何 and a counter)
+# is answered by a number: the excerpt prefers a passage that holds one.
+_ASKS_NUMBER = re.compile(r"いつ|いくつ|幾つ|いくら|幾ら|どれ[くぐ]らい|どの[くぐ]らい|何パーセント|何世紀"
+                          r"|何[かカヶケ]?[年月日時人名個回度倍歳割位番本台件冊社点票種%]")
+_NUMBER = re.compile(r"\d")
 
 
 def _weight(term: str) -> float:
@@ -104,7 +109,8 @@ class Searcher:
         scores = self.data.score(ids, list(terms.values()))
         order = top_k(scores, offset + k)[offset:]
         needles = self._needles(text, tokens, terms)
-        return [self._hit(int(i), float(scores[i]), needles) for i in order]
+        expect = _NUMBER if _ASKS_NUMBER.search(text) else None
+        return [self._hit(int(i), float(scores[i]), needles, expect) for i in order]
 
     def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
         """What the excerpt looks for: each known term's lemma and its spelling in the question
@@ -126,8 +132,8 @@ class Searcher:
                 needles.setdefault(spelling, excerpt_mod.Needle(spelling, token.term, weight * idf))
         return [n for n in needles.values() if n.text]
 
-    def _hit(self, i: int, score: float, needles: list) -> Hit:
+    def _hit(self, i: int, score: float, needles: list, expect: re.Pattern | None) -> Hit:
         doc = self.data.doc(i)
-        ex = excerpt_mod.best(doc["text"], needles)
+        ex = excerpt_mod.best(doc["text"], needles, expect=expect)
         return Hit(doc["path"], doc["title"], score, ex.text, ex.matched, doc.get("url"),
                    doc.get("date"), tuple(doc.get("tags") or ()))

@@ -133,3 +133,27 @@ def test_a_long_note_still_finds_its_passage(excerpt_of):
     filler = "サーバーのメモリを増やすと処理が速くなる。ディスクの速さも大事だ。\n" * 3_000  # 100k chars
     hit = excerpt_of(filler + "ただ一度だけホゲラッタという言葉が出てくる。\n" + filler, "ホゲラッタとは")
     assert "ホゲラッタ" in hit.excerpt and len(hit.excerpt) <= LIMIT
+
+
+@pytest.mark.parametrize("needle, inside", [("20", "2014"), ("api", "rapid"), ("http", "https")])
+def test_a_word_of_letters_or_digits_is_not_found_inside_a_longer_one(needle, inside):
+    filler = "ここには関係のない説明の文が続いていて、探している言葉は出てこない。" * 8
+    text = f"{filler}\n{inside}の話。\n{filler}\n{needle}の話。\n{filler}"
+    found = excerpt.best(text, [excerpt.Needle(needle, needle, 1.0)])
+    assert f"{needle}の話。" in found.text and inside not in found.text
+
+
+@pytest.mark.parametrize("question", ["本部ビルが建てられたのはいつ？", "本部ビルは何年に建てられた？"])
+def test_a_question_asking_when_gets_the_passage_with_a_number(excerpt_of, question):
+    filler = "ここには関係のない説明の文が続いていて、探している言葉は出てこない。" * 8
+    text = (f"{filler}\n本部ビルは駅の近くの丘の上に建てられた。\n{filler}\n"
+            f"現在の本部ビルは2005年に建てられた。\n{filler}")
+    hit = excerpt_of(text, question)
+    assert "2005年" in hit.excerpt
+
+
+def test_other_questions_get_the_passage_that_matches_best(excerpt_of):
+    filler = "ここには関係のない説明の文が続いていて、探している言葉は出てこない。" * 8
+    text = (f"{filler}\n本部ビルは駅の近くの丘の上に建てられた。\n{filler}\n"
+            f"現在の本部ビルは2005年に建てられた。\n{filler}")
+    assert "丘の上" in excerpt_of(text, "本部ビルは丘の上に建てられた？").excerpt

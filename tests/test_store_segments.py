@@ -144,7 +144,8 @@ def test_a_damaged_or_old_index_is_refused_then_rebuilt(built, corpus, damage, m
 
 
 def test_scores_are_the_bm25f_of_the_scoring_module(corpus, index_dir):
-    """score(d, t) = idf(t) * tf~ * (k1 + 1) / (tf~ + k1), tf~ = w_title * tf_title + tf_body / norm."""
+    """score(d, t) = idf(t) * (tf~ * (k1 + 1) / (tf~ + k1) + delta) where t is found,
+    tf~ = w_title * tf_title + tf_body / norm."""
     write_note(corpus, "misc/threads.md", "# スレッドとスレッド\nスレッドを走らせる。プロセスも走らせる。\n")
     store.build(corpus, index_dir)
     data = store.load(index_dir)
@@ -162,7 +163,7 @@ def test_scores_are_the_bm25f_of_the_scoring_module(corpus, index_dir):
     scores = data.score([data.vocab[term]], [1.0])
     for path, number in zip(data.manifest["notes"]["path"], data.manifest["notes"]["doc"]):
         tf = p.title_weight * titles[path] + bodies[path] / (1 - p.b + p.b * lengths[path] / avg)
-        expected = idf * tf * (p.k1 + 1) / (tf + p.k1) if tf else 0.0
+        expected = idf * (tf * (p.k1 + 1) / (tf + p.k1) + p.delta) if tf else 0.0
         assert scores[number] == pytest.approx(expected, rel=1e-5), path
     assert titles["misc/threads.md"] == 2  # the title field is really counted
 
