@@ -94,9 +94,14 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` best positive scores, best first (ties: lower index first)."""
-    candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:
-        part = np.argpartition(-scores[candidates], k - 1)[:k]
-        candidates = candidates[part]
+    # When common terms match most notes, ordering them all would cost more than scoring. If k
+    # notes reach half the best score, the k best are among those: try that first.
+    best = scores.max(initial=0.0)
+    candidates = np.flatnonzero(scores >= best / 2) if best > 0 else np.zeros(0, np.intp)
+    if len(candidates) < k:
+        candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > k:  # those at least as good as the k-th best, all tied ones included
+        values = scores[candidates]
+        candidates = candidates[values >= np.partition(values, len(values) - k)[len(values) - k]]
     order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order]
+    return candidates[order][:k]
