@@ -218,7 +218,7 @@ def latency(index: Path, questions: list[str], bm25s_dir: Path) -> dict:
         terms = searcher.question_terms(q)
         t2 = time.perf_counter()
         if terms:
-            top_k(data.score([data.vocab[t] for t in terms], list(terms.values())), 3)
+            top_k(data.score([data.vocab[t] for t in terms], list(terms.values()), k=3), 3)
         t3 = time.perf_counter()
         ids = [[retriever.vocab_dict[t] for t in terms]] if terms else None
         if ids:

@@ -74,22 +74,61 @@ def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
 
 
 def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
-               term_idf: np.ndarray, params: Params, deleted: np.ndarray) -> np.ndarray:
+               term_idf: np.ndarray, params: Params, deleted: np.ndarray,
+               k: int | None = None) -> np.ndarray:
     """Per-note sum of ``weights[i] * score(note, term_ids[i])``: the question's scores, with
-    the ``deleted`` notes (replaced or removed since their segment was written) at zero."""
+    the ``deleted`` notes (replaced or removed since their segment was written) at zero.
+
+    With ``k``, only the notes that can still be among the ``k`` best are scored exactly (the
+    others may be left lower; top_k finds the same notes in the same order): rare terms are
+    scored first, and once the notes within reach are few, a common term is looked up in
+    those notes only instead of being scored in all of its postings (MaxScore, Turtle & Flood,
+    1995). A term's score for a note is below ``idf * (k1 + 1 + delta)``.
+    """
     total = np.zeros(len(norm), dtype=np.float32)
-    for t, w in zip(term_ids, weights):
-        for seg in segments:
-            if t + 1 >= len(seg.indptr):
-                continue
-            lo, hi = int(seg.indptr[t]), int(seg.indptr[t + 1])
-            # Native-width indices: numpy's gather and scatter are twice as fast with them.
-            notes = seg.notes[lo:hi].astype(np.intp)
-            notes += seg.start
-            np.add.at(total, notes, w * term_scores(seg.title[lo:hi], seg.body[lo:hi],
-                                                    norm.take(notes), term_idf[t], params))
+    lists = [[(seg, int(seg.indptr[t]), int(seg.indptr[t + 1])) for seg in segments
+              if t + 1 < len(seg.indptr)] for t in term_ids]
+    sizes = [sum(hi - lo for _, lo, hi in parts) for parts in lists]
+    bounds = [w * float(term_idf[t]) * (params.k1 + 1.0 + params.delta)
+              for t, w in zip(term_ids, weights)]
+    order = sorted(range(len(lists)), key=sizes.__getitem__)
+    prune = k is not None and k > 0 and min(weights, default=0) >= 0
+    within = None  # the notes that can still be among the k best, once pruning pays
+    for n, i in enumerate(order):
+        if prune and (within is not None or sizes[i] > len(norm) // 8):
+            total[deleted] = 0.0
+            reach = sum(bounds[j] for j in order[n:]) * (1 + 1e-6) + 1e-6
+            if within is None:  # (a pass over every note: only tried before a common term)
+                candidates = np.flatnonzero(total + reach >= _kth_best(total, k))
+                within = candidates if 4 * len(candidates) < sizes[i] else None
+            else:
+                within = within[total[within] + reach >= _kth_best(total[within], k)]
+        for seg, lo, hi in lists[i]:
+            notes = seg.notes[lo:hi]
+            if within is None:
+                at = slice(None)
+                # Native-width indices: numpy's gather and scatter are twice as fast with them.
+                notes = notes.astype(np.intp)
+                notes += seg.start
+            else:  # the notes within reach that have the term
+                at = np.searchsorted(notes, within - seg.start)
+                found = at < len(notes)
+                found[found] = notes[at[found]] == (within - seg.start)[found]
+                at, notes = at[found], within[found]
+            scores = term_scores(seg.title[lo:hi][at], seg.body[lo:hi][at], norm.take(notes),
+                                 term_idf[term_ids[i]], params)
+            np.add.at(total, notes, weights[i] * scores)
     total[deleted] = 0.0
     return total
+
+
+def _kth_best(scores: np.ndarray, k: int) -> float:
+    """The k-th best of ``scores`` (0 if there are fewer than k)."""
+    best = scores.max(initial=0.0)
+    top = scores[scores >= best / 2]
+    if len(top) < k:
+        top = scores
+    return float(np.partition(top, len(top) - k)[len(top) - k]) if len(top) >= k else 0.0
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

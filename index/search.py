@@ -106,7 +106,7 @@ class Searcher:
         if not terms:
             return []
         ids = [self.data.vocab[t] for t in terms]
-        scores = self.data.score(ids, list(terms.values()))
+        scores = self.data.score(ids, list(terms.values()), k=offset + k)
         order = top_k(scores, offset + k)[offset:]
         needles = self._needles(text, tokens, terms)
         expect = _NUMBER if _ASKS_NUMBER.search(text) else None

@@ -146,10 +146,11 @@ class IndexData:
     def params(self) -> Params:
         return Params(**self.manifest["scoring"])
 
-    def score(self, term_ids, weights) -> np.ndarray:
-        """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``."""
+    def score(self, term_ids, weights, k: int | None = None) -> np.ndarray:
+        """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``; with ``k``,
+        exact only for the notes that can be among the k best (see scoring.accumulate)."""
         return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
-                          self.idf, self.params, self.deleted)
+                          self.idf, self.params, self.deleted, k)
 
     def doc(self, i: int) -> dict:
         """The stored record (path, title, text, url, date, tags) of note number ``i``."""

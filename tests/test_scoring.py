@@ -26,3 +26,46 @@ def test_top_k_is_the_plain_ranking(seed):
 def test_top_k_of_nothing():
     assert top_k(np.zeros(5, np.float32), 3).tolist() == []
     assert top_k(np.zeros(0, np.float32), 3).tolist() == []
+
+
+def test_pruned_scoring_finds_the_same_notes_as_scoring_everything(tmp_path):
+    """accumulate(k=...) skips most postings of common terms; the k best must not change."""
+    from index import store
+    from index.scoring import accumulate
+
+    rnd = np.random.default_rng(3)
+    words = ["サーバー", "メモリ", "スレッド", "設定", "障害", "ログ", "監視", "ネットワーク",
+             "ディスク", "遅延", "キャッシュ", "権限", "証明書", "バックアップ", "移行", "性能"]
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    for i in range(400):  # a few words in nearly every note, the rest rare
+        common = rnd.choice(words[:4], size=rnd.integers(2, 8)).tolist()
+        rare = rnd.choice(words[4:], size=rnd.integers(0, 3)).tolist()
+        (corpus / f"n{i:03d}.md").write_text(
+            f"# メモ{i}\n" + "。".join(common + rare) + "。\n", encoding="utf-8")
+    store.build(corpus, tmp_path / "index", workers=1)
+    for i in range(0, 400, 80):  # replaced notes leave deleted numbers behind
+        (corpus / f"n{i:03d}.md").write_text(f"# メモ{i}\nサーバー。障害。\n", encoding="utf-8")
+    store.build(corpus, tmp_path / "index", workers=1)
+    data = store.load(tmp_path / "index")
+    try:
+        assert len(data.deleted) and len(data.segments) == 2
+        vocab = data.vocab
+        args = ([s.postings for s in data.segments],)
+        pruned_something = False
+        for trial in range(60):
+            picked = rnd.choice(words, size=rnd.integers(1, 6), replace=False)
+            ids = [vocab[t] for t in picked if t in vocab]
+            weights = rnd.choice([0.2, 0.5, 1.0], size=len(ids)).tolist()
+            full = accumulate(*args, ids, weights, data.norm, data.idf, data.params,
+                              data.deleted)
+            for k in (1, 3, 10):
+                pruned = accumulate(*args, ids, weights, data.norm, data.idf, data.params,
+                                    data.deleted, k)
+                best = top_k(full, k)
+                assert top_k(pruned, k).tolist() == best.tolist()
+                assert np.allclose(pruned[best], full[best], rtol=1e-6)
+                pruned_something |= bool((pruned < full - 1e-6).any())
+        assert pruned_something  # the test corpus does make it prune
+    finally:
+        data.close()
