@@ -91,7 +91,9 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     sizes = [sum(hi - lo for _, lo, hi in parts) for parts in lists]
     bounds = [w * float(term_idf[t]) * (params.k1 + 1.0 + params.delta)
               for t, w in zip(term_ids, weights)]
-    order = sorted(range(len(lists)), key=sizes.__getitem__)
+    # Rarest first (by idf, not by postings: those include deleted notes, and the order of the
+    # sum must not depend on how the index is cut into segments, to the last bit).
+    order = sorted(range(len(lists)), key=lambda i: -term_idf[term_ids[i]])
     prune = k is not None and k > 0 and min(weights, default=0) >= 0
     within = None  # the notes that can still be among the k best, once pruning pays
     for n, i in enumerate(order):
