@@ -37,11 +37,11 @@ CHUNK_CHARS = 4096
 # "surface lemma part-of-speech" (a surface never holds a blank) -- tab-separated, so one split
 # reads a whole chunk, and a word is one string to count. Unknown words are their own lemma.
 _MECAB_OUTPUT = r'-O "" -F "%M\t%m %f[7] %f[0]\t" -U "%M\t%m %m %f[0]\t" -E "EOS\n"'
-# Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
 # Only these runs need NFKC (a fifth of the time of normalising the whole text): ASCII, kana and
 # common kanji are NFKC already. The character before a run goes with it, in case the run starts
 # with a combining mark (カ + ゙ → ガ).
 _NOT_NFKC = re.compile(r".?[^\x00-\x7f\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff、。]+", re.S)
+# Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
