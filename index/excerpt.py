@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .analyzer import normalize
@@ -134,10 +135,10 @@ def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
     norm, origin = _normalize_with_origin(sentence)
     low = norm.lower()
     if len(low) != len(norm):  # lower() changed the length (rare): no offsets, no highlight
-        return [(n, "") for n in needles if _find(low, n.text) >= 0]
+        return [(n, "") for n in needles if n.text in low and _find(low, n.text) >= 0]
     found = []
     for n in needles:
-        at = _find(low, n.text)
+        at = _find(low, n.text) if n.text in low else -1
         if at >= 0:
             found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
     return found
@@ -156,13 +157,13 @@ def _find(text: str, needle: str) -> int:
     return -1
 
 
-def _normalize_with_origin(text: str) -> tuple[str, list[int]]:
+def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     """normalize(text), and for each of its offsets (and its end) the offset in ``text`` it comes
     from. NFKC nearly always keeps the length; when it doesn't (… → ..., ｶﾞ → ガ), each character
     with its combining marks is normalised on its own."""
     norm = normalize(text)
     if len(norm) == len(text):
-        return norm, list(range(len(text) + 1))
+        return norm, range(len(text) + 1)
     parts, origin = [], []
     for m in _UNIT.finditer(text):
         part = normalize(m.group())
