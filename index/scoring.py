@@ -19,6 +19,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 
+# Postings of the rarest question terms scored together in one batch (see accumulate).
+BATCH_POSTINGS = 20_000
+
+
 @dataclass(frozen=True)
 class Params:
     """BM25F parameters; recorded in the index manifest."""
@@ -59,8 +63,8 @@ class Postings:
 
 
 def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
-    """score(d, t) (float32) for the notes of one posting list: their ``title`` and ``body``
-    counts of term t, their length ``norm``, and idf(t) (float32)."""
+    """score(d, t) (float32) for postings: their notes' ``title`` and ``body`` counts of term t,
+    their length ``norm``, and idf(t) (float32; or one float64 per posting)."""
     # In place where possible (a common term has a posting in most notes); the operations and
     # their order are those of the formula, so the numbers are the same to the last bit.
     tf = norm * body
@@ -69,7 +73,7 @@ def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
     tf += params.k1
     score /= tf
     score += params.delta
-    score *= np.float64(term_idf)
+    score *= np.asarray(term_idf, dtype=np.float64)
     return score.astype(np.float32)
 
 
@@ -94,9 +98,26 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     # Rarest first (by idf, not by postings: those include deleted notes, and the order of the
     # sum must not depend on how the index is cut into segments, to the last bit).
     order = sorted(range(len(lists)), key=lambda i: -term_idf[term_ids[i]])
+    # The rarest terms' postings, up to BATCH_POSTINGS in all, are scored in one go: most of a
+    # question's terms have a few postings each, where numpy's cost per call is what counts.
+    first, batched = 0, 0
+    while first < len(order) and batched + sizes[order[first]] <= BATCH_POSTINGS:
+        batched += sizes[order[first]]
+        first += 1
+    parts = [(i, seg, lo, hi) for i in order[:first] for seg, lo, hi in lists[i]]
+    if parts:
+        per = [hi - lo for _, _, lo, hi in parts]
+        notes = np.concatenate([seg.notes[lo:hi] for _, seg, lo, hi in parts]).astype(np.intp)
+        notes += np.repeat([seg.start for _, seg, _, _ in parts], per)
+        idfs = np.repeat(term_idf[[term_ids[i] for i, *_ in parts]].astype(np.float64), per)
+        scores = term_scores(np.concatenate([seg.title[lo:hi] for _, seg, lo, hi in parts]),
+                             np.concatenate([seg.body[lo:hi] for _, seg, lo, hi in parts]),
+                             norm.take(notes), idfs, params)
+        scores *= np.repeat(np.float32([weights[i] for i, *_ in parts]), per)
+        np.add.at(total, notes, scores)
     prune = k is not None and k > 0 and min(weights, default=0) >= 0
     within = None  # the notes that can still be among the k best, once pruning pays
-    for n, i in enumerate(order):
+    for n, i in enumerate(order[first:], first):
         if prune and (within is not None or sizes[i] > len(norm) // 8):
             total[deleted] = 0.0
             reach = sum(bounds[j] for j in order[n:]) * (1 + 1e-6) + 1e-6
