@@ -32,9 +32,12 @@ class Synonyms:
 
     def __init__(self, groups: list[list[str]], analyzer: Analyzer):
         self.groups = []
+        self._groups_of = {}  # word → the numbers of the groups that have it in a spelling
         for group in groups:
             words = [frozenset(t for t in analyzer(s) if not is_bigram(t)) for s in group]
             self.groups.append([w for w in words if w])
+            for word in set().union(*words):
+                self._groups_of.setdefault(word, []).append(len(self.groups) - 1)
 
     @classmethod
     def from_file(cls, path: str | Path, analyzer: Analyzer) -> "Synonyms":
@@ -43,7 +46,8 @@ class Synonyms:
     def expand(self, words: set[str]) -> dict[str, float]:
         """Words to add to a question made of ``words``, with their weights."""
         added = {}
-        for group in self.groups:
+        for number in sorted({n for word in words for n in self._groups_of.get(word, ())}):
+            group = self.groups[number]
             if any(spelling <= words for spelling in group):
                 for spelling in group:
                     for word in spelling - words:
