@@ -15,15 +15,15 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-import quality  # noqa: E402 (bench/ is on the path when run as a script)
-
-from index import search, store
-from index.analyzer import Analyzer
-from index.evaluation import evaluate, parse
-from index.scoring import Params
-from index.synonyms import SHIPPED
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's code, even where another one is installed
+
+import quality  # noqa: E402 (bench/ is on the path when run as a script)
+from index import search, store  # noqa: E402
+from index.analyzer import Analyzer  # noqa: E402
+from index.evaluation import evaluate, parse  # noqa: E402
+from index.scoring import Params  # noqa: E402
+from index.synonyms import SHIPPED  # noqa: E402
 
 
 @contextmanager
@@ -91,5 +91,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     main()

@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+# This checkout's code, even where another checkout is installed (pip install -e elsewhere).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "jsquad-valid-v1.3.json"
 
 
