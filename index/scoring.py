@@ -146,24 +146,21 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
 
 
 def _kth_best(scores: np.ndarray, k: int) -> float:
-    """The k-th best of ``scores`` (0 if there are fewer than k)."""
+    """The k-th best of ``scores`` (0 if there are fewer than k). When common terms match most
+    notes, ordering them all would cost more than scoring: if k notes reach half the best score,
+    the k-th best is among those, so look there first."""
     best = scores.max(initial=0.0)
     top = scores[scores >= best / 2]
     if len(top) < k:
         top = scores
-    return float(np.partition(top, len(top) - k)[len(top) - k]) if len(top) >= k else 0.0
+    return float(np.partition(top, len(top) - k)[len(top) - k]) if 0 < k <= len(top) else 0.0
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` best positive scores, best first (ties: lower index first)."""
-    # When common terms match most notes, ordering them all would cost more than scoring. If k
-    # notes reach half the best score, the k best are among those: try that first.
-    best = scores.max(initial=0.0)
-    candidates = np.flatnonzero(scores >= best / 2) if best > 0 else np.zeros(0, np.intp)
-    if len(candidates) < k:
-        candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:  # those at least as good as the k-th best, all tied ones included
-        values = scores[candidates]
-        candidates = candidates[values >= np.partition(values, len(values) - k)[len(values) - k]]
+    if k <= 0:
+        return np.zeros(0, np.intp)
+    kth = _kth_best(scores, k)  # all the notes tied at the k-th place are candidates
+    candidates = np.flatnonzero(scores >= kth if kth > 0 else scores > 0)
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:k]
