@@ -541,9 +541,12 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
 def _number(vocab: dict, terms: list[str]) -> np.ndarray:
     """Index-wide numbers of ``terms``, new ones added to ``vocab`` (no Python step per term:
     this runs in the main process while the workers analyse)."""
-    unseen = list(itertools.filterfalse(vocab.__contains__, terms))
-    vocab.update(zip(unseen, range(len(vocab), len(vocab) + len(unseen))))
-    return np.fromiter(map(vocab.__getitem__, terms), dtype=np.int32, count=len(terms))
+    ids = np.fromiter(map(vocab.get, terms, itertools.repeat(-1)), dtype=np.int32,
+                      count=len(terms))
+    unseen = np.flatnonzero(ids < 0)  # (one look-up per term: most are known after a few parts)
+    ids[unseen] = np.arange(len(vocab), len(vocab) + len(unseen))
+    vocab.update(zip(map(terms.__getitem__, unseen.tolist()), ids[unseen].tolist()))
+    return ids
 
 
 def _located(ends: list[int], doc: int, meta: dict) -> _Member:
