@@ -135,10 +135,10 @@ def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
     norm, origin = _normalize_with_origin(sentence)
     low = norm.lower()
     if len(low) != len(norm):  # lower() changed the length (rare): no offsets, no highlight
-        return [(n, "") for n in needles if n.text in low and _find(low, n.text) >= 0]
+        return [(n, "") for n in needles if _find(low, n.text) >= 0]
     found = []
     for n in needles:
-        at = _find(low, n.text) if n.text in low else -1
+        at = _find(low, n.text)
         if at >= 0:
             found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
     return found

@@ -43,7 +43,6 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
