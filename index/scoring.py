@@ -21,6 +21,10 @@ import numpy as np
 
 # Postings of the rarest question terms scored together in one batch (see accumulate).
 BATCH_POSTINGS = 20_000
+# What a ScoreCache keeps: the scores of a term with at least CACHE_MIN_POSTINGS postings in a
+# segment, up to CACHE_POSTINGS postings in all (12 bytes each: about 100 MB).
+CACHE_MIN_POSTINGS = 1_000
+CACHE_POSTINGS = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -64,22 +68,44 @@ class Postings:
 
 def term_scores(title, body, norm, term_idf, params: Params) -> np.ndarray:
     """score(d, t) (float32) for postings: their notes' ``title`` and ``body`` counts of term t,
-    their length ``norm``, and idf(t) (float32; or one float64 per posting)."""
-    # In place where possible (a common term has a posting in most notes); the operations and
-    # their order are those of the formula, so the numbers are the same to the last bit.
+    their length ``norm`` (float32), and idf(t) (float32; or one per posting)."""
+    # In float32, in place where possible (a common term has a posting in most notes); the
+    # operations and their order are those of the formula, so the numbers are the same to the
+    # last bit however postings are grouped.
     tf = norm * body
-    tf += params.title_weight * title.astype(np.float64)
-    score = tf * (params.k1 + 1.0)
-    tf += params.k1
+    tf += np.float32(params.title_weight) * title
+    score = tf * np.float32(params.k1 + 1.0)
+    tf += np.float32(params.k1)
     score /= tf
-    score += params.delta
-    score *= np.asarray(term_idf, dtype=np.float64)
-    return score.astype(np.float32)
+    score += np.float32(params.delta)
+    score *= term_idf
+    return score
+
+
+class ScoreCache:
+    """score(d, t) of a loaded index's common terms, for a process that asks many questions
+    (the Slack bot): the same common terms come back in most questions, and scoring their
+    postings is most of a question's time. An index's idf and norms never change once loaded,
+    so a kept score is the very number scoring would give again."""
+
+    def __init__(self, room: int = CACHE_POSTINGS):
+        self.room = room  # postings that may still be kept
+        self.kept = {}
+
+    def get(self, key, size: int, make):
+        """What is kept for ``key``; else ``make()``, kept, if there is room for ``size``
+        more postings; else None."""
+        if key not in self.kept:
+            if size > self.room:
+                return None
+            self.room -= size
+            self.kept[key] = make()
+        return self.kept[key]
 
 
 def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                term_idf: np.ndarray, params: Params, deleted: np.ndarray,
-               k: int | None = None) -> np.ndarray:
+               k: int | None = None, cache: ScoreCache | None = None) -> np.ndarray:
     """Per-note sum of ``weights[i] * score(note, term_ids[i])``: the question's scores, with
     the ``deleted`` notes (replaced or removed since their segment was written) at zero.
 
@@ -88,11 +114,13 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     scored first, and once the notes within reach are few, a common term is looked up in
     those notes only instead of being scored in all of its postings (MaxScore, Turtle & Flood,
     1995). A term's score for a note is below ``idf * (k1 + 1 + delta)``.
+
+    ``cache``: where the scores of common terms are kept between questions (see ScoreCache).
     """
     total = np.zeros(len(norm), dtype=np.float32)
-    lists = [[(seg, int(seg.indptr[t]), int(seg.indptr[t + 1])) for seg in segments
-              if t + 1 < len(seg.indptr)] for t in term_ids]
-    sizes = [sum(hi - lo for _, lo, hi in parts) for parts in lists]
+    lists = [[(n, seg, int(seg.indptr[t]), int(seg.indptr[t + 1]))
+              for n, seg in enumerate(segments) if t + 1 < len(seg.indptr)] for t in term_ids]
+    sizes = [sum(hi - lo for *_, lo, hi in parts) for parts in lists]
     bounds = [w * float(term_idf[t]) * (params.k1 + 1.0 + params.delta)
               for t, w in zip(term_ids, weights)]
     # Rarest first (by idf, not by postings: those include deleted notes, and the order of the
@@ -104,12 +132,12 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     while first < len(order) and batched + sizes[order[first]] <= BATCH_POSTINGS:
         batched += sizes[order[first]]
         first += 1
-    parts = [(i, seg, lo, hi) for i in order[:first] for seg, lo, hi in lists[i]]
+    parts = [(i, seg, lo, hi) for i in order[:first] for _, seg, lo, hi in lists[i]]
     if parts:
         per = [hi - lo for _, _, lo, hi in parts]
         notes = np.concatenate([seg.notes[lo:hi] for _, seg, lo, hi in parts]).astype(np.intp)
         notes += np.repeat([seg.start for _, seg, _, _ in parts], per)
-        idfs = np.repeat(term_idf[[term_ids[i] for i, *_ in parts]].astype(np.float64), per)
+        idfs = np.repeat(term_idf[[term_ids[i] for i, *_ in parts]], per)
         scores = term_scores(np.concatenate([seg.title[lo:hi] for _, seg, lo, hi in parts]),
                              np.concatenate([seg.body[lo:hi] for _, seg, lo, hi in parts]),
                              norm.take(notes), idfs, params)
@@ -126,23 +154,36 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                 within = candidates if 4 * len(candidates) < sizes[i] else None
             else:
                 within = within[total[within] + reach >= _kth_best(total[within], k)]
-        for seg, lo, hi in lists[i]:
-            notes = seg.notes[lo:hi]
+        t = term_ids[i]
+        for s, seg, lo, hi in lists[i]:
+            kept = None
+            if cache is not None and hi - lo >= CACHE_MIN_POSTINGS:
+                kept = cache.get((s, t), hi - lo,
+                                 lambda: _every(seg, lo, hi, norm, term_idf[t], params))
             if within is None:
-                at = slice(None)
-                # Native-width indices: numpy's gather and scatter are twice as fast with them.
-                notes = notes.astype(np.intp)
-                notes += seg.start
+                notes, scores = kept or _every(seg, lo, hi, norm, term_idf[t], params)
             else:  # the notes within reach that have the term
-                at = np.searchsorted(notes, within - seg.start)
-                found = at < len(notes)
-                found[found] = notes[at[found]] == (within - seg.start)[found]
+                mine = seg.notes[lo:hi]
+                at = np.searchsorted(mine, within - seg.start)
+                found = at < len(mine)
+                found[found] = mine[at[found]] == (within - seg.start)[found]
                 at, notes = at[found], within[found]
-            scores = term_scores(seg.title[lo:hi][at], seg.body[lo:hi][at], norm.take(notes),
-                                 term_idf[term_ids[i]], params)
-            np.add.at(total, notes, weights[i] * scores)
+                scores = kept[1][at] if kept else term_scores(
+                    seg.title[lo:hi][at], seg.body[lo:hi][at], norm.take(notes),
+                    term_idf[t], params)
+            total[notes] += weights[i] * scores  # (a note is in a term's postings once)
     total[deleted] = 0.0
     return total
+
+
+def _every(seg: Postings, lo: int, hi: int, norm, term_idf, params: Params):
+    """The notes (numbered across segments) and scores of a term's postings ``lo:hi`` in
+    ``seg``."""
+    # Native-width indices: numpy's gather and scatter are twice as fast with them.
+    notes = seg.notes[lo:hi].astype(np.intp)
+    notes += seg.start
+    return notes, term_scores(seg.title[lo:hi], seg.body[lo:hi], norm.take(notes), term_idf,
+                              params)
 
 
 def _kth_best(scores: np.ndarray, k: int) -> float:

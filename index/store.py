@@ -53,7 +53,7 @@ import numpy as np
 
 from . import notes as notes_mod
 from .analyzer import Analyzer, from_settings
-from .scoring import Params, Postings, accumulate, idf, length_norms
+from .scoring import Params, Postings, ScoreCache, accumulate, idf, length_norms
 
 if TYPE_CHECKING:
     import scipy.sparse as sp  # imported where a build needs it: `ask` starts 0.1 s sooner
@@ -149,7 +149,11 @@ class IndexData:
         """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``; with ``k``,
         exact only for the notes that can be among the k best (see scoring.accumulate)."""
         return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
-                          self.idf, self.params, self.deleted, k)
+                          self.idf, self.params, self.deleted, k, self._scores)
+
+    @cached_property
+    def _scores(self) -> ScoreCache:
+        return ScoreCache()
 
     def doc(self, i: int) -> dict:
         """The stored record (path, title, text, url, date, tags) of note number ``i``."""
@@ -271,6 +275,7 @@ def _load_generation(gen: Path) -> IndexData:
             segments.append(_load_segment(gen, seg["name"], n_docs, len(vocab_list)))
             n_docs += segments[-1].n_docs
         term_idf, norm = _load_array(gen / "idf.npy"), _load_array(gen / "norm.npy")
+        norm = np.asarray(norm, np.float32)  # (float64 in indexes made before 2026-11-25)
         df = _load_array(gen / "df.npy")
         deleted = np.load(gen / "deleted.npy", allow_pickle=False)
         notes = manifest["notes"]
@@ -689,7 +694,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     deleted = np.flatnonzero(~live)
 
     lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
-    norm = np.zeros(len(lengths))
+    norm = np.zeros(len(lengths), np.float32)
     norm[live] = length_norms(lengths[live], params)
     df = np.zeros(n_terms, dtype=np.int64)
     for seg_name in segment_names:
