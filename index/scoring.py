@@ -86,7 +86,8 @@ class ScoreCache:
     """score(d, t) of a loaded index's common terms, for a process that asks many questions
     (the Slack bot): the same common terms come back in most questions, and scoring their
     postings is most of a question's time. An index's idf and norms never change once loaded,
-    so a kept score is the very number scoring would give again."""
+    so a kept score is the very number scoring would give again. (Threads asking at once may
+    make the same scores twice: the room then shrinks by both, nothing worse.)"""
 
     def __init__(self, room: int = CACHE_POSTINGS):
         self.room = room  # postings that may still be kept
