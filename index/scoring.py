@@ -188,13 +188,13 @@ def _every(seg: Postings, lo: int, hi: int, norm, term_idf, params: Params):
 
 
 def _kth_best(scores: np.ndarray, k: int) -> float:
-    """The k-th best of ``scores`` (0 if there are fewer than k). When common terms match most
-    notes, ordering them all would cost more than scoring: if k notes reach half the best score,
-    the k-th best is among those, so look there first."""
+    """The k-th best of ``scores``, or 0 if fewer than k are positive. When common terms match
+    most notes, ordering them all would cost more than scoring: if k notes reach half the best
+    score, the k-th best is among those, so look there first; else among the positive ones."""
     best = scores.max(initial=0.0)
-    top = scores[scores >= best / 2]
+    top = scores[scores >= best / 2] if best > 0 else scores[:0]
     if len(top) < k:
-        top = scores
+        top = scores[scores > 0]
     return float(np.partition(top, len(top) - k)[len(top) - k]) if 0 < k <= len(top) else 0.0
 
 
