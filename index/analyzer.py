@@ -38,9 +38,8 @@ CHUNK_CHARS = 4096
 # reads a whole chunk, and a word is one string to count. Unknown words are their own lemma.
 _MECAB_OUTPUT = r'-O "" -F "%M\t%m %f[7] %f[0]\t" -U "%M\t%m %m %f[0]\t" -E "EOS\n"'
 # Only these runs need NFKC (a fifth of the time of normalising the whole text): ASCII, kana and
-# common kanji are NFKC already. The character before a run goes with it, in case the run starts
-# with a combining mark (カ + ゙ → ガ).
-_NOT_NFKC = re.compile(r".?[^\x00-\x7f\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff、。]+", re.S)
+# common kanji are NFKC already. The character before a run goes with it (see nfkc_runs).
+_NOT_NFKC = re.compile(r"[^\x00-\x7f\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff、。]+")
 # Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
@@ -68,11 +67,20 @@ class Token(NamedTuple):
 
 def normalize(text: str) -> str:
     """NFKC-normalise ``text`` and turn control characters into spaces (case is kept)."""
-    return _CONTROL.sub(" ", _NOT_NFKC.sub(_nfkc, text))
+    out, done = [], 0
+    for start, end in nfkc_runs(text):
+        out += (text[done:start], unicodedata.normalize("NFKC", text[start:end]))
+        done = end
+    out.append(text[done:])
+    return _CONTROL.sub(" ", "".join(out))
 
 
-def _nfkc(match: re.Match) -> str:
-    return unicodedata.normalize("NFKC", match.group())
+def nfkc_runs(text: str):
+    """The spans of ``text`` that NFKC may change, as (start, end): the rest is NFKC already.
+    Each span starts with the character before the run, in case the run starts with a
+    combining mark (カ + ゙ → ガ)."""
+    for m in _NOT_NFKC.finditer(text):
+        yield max(m.start() - 1, 0), m.end()
 
 
 def dictionary_version() -> str:

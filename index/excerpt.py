@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .analyzer import _CONTROL, _NOT_NFKC, normalize
+from .analyzer import _CONTROL, nfkc_runs, normalize
 
 MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
@@ -197,14 +197,14 @@ def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     if len(norm) == len(text):
         return norm, range(len(text) + 1)
     parts, origin, done = [], [], 0
-    for run in _NOT_NFKC.finditer(text):  # (what normalize() applies NFKC to)
-        parts.append(text[done:run.start()])
-        origin.extend(range(done, run.start()))
-        for m in _UNIT.finditer(text, run.start(), run.end()):
+    for start, end in nfkc_runs(text):
+        parts.append(text[done:start])
+        origin.extend(range(done, start))
+        for m in _UNIT.finditer(text, start, end):
             part = unicodedata.normalize("NFKC", m.group())
             parts.append(part)
             origin.extend([m.start()] * len(part))
-        done = run.end()
+        done = end
     parts.append(text[done:])
     origin.extend(range(done, len(text) + 1))
     return _CONTROL.sub(" ", "".join(parts)), origin
