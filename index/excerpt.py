@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .analyzer import _CONTROL, nfkc_runs, normalize
+from .analyzer import _CONTROL, nfkc_runs
 
 MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
@@ -151,9 +151,9 @@ def _all_matches(text: str, spans: list, needles: list[Needle]) -> list[list]:
     for n in needles:
         at, last = _find(low, n.text), -1
         while at >= 0:
-            start, end = origin[at], origin[at + len(n.text)]
+            start, end = _written(origin, at, at + len(n.text))
             k = bisect_right(starts, start) - 1
-            if k != last and end <= spans[k][1]:  # first time in this sentence, and within it
+            if k != last and end <= spans[k][1]:  # the first time in this sentence, and in it
                 found[k].append((n, text[start:end]))
                 last = k
             at = _find(low, n.text, at + 1)
@@ -170,8 +170,18 @@ def _matches(sentence: str, needles: list[Needle]) -> list[tuple[Needle, str]]:
     for n in needles:
         at = _find(low, n.text)
         if at >= 0:
-            found.append((n, sentence[origin[at]:origin[at + len(n.text)]]))
+            start, end = _written(origin, at, at + len(n.text))
+            found.append((n, sentence[start:end]))
     return found
+
+
+def _written(origin: Sequence[int], start: int, end: int) -> tuple[int, int]:
+    """Where normalised text ``start:end`` was written, by ``origin`` (see
+    _normalize_with_origin): whole characters, even where it ends inside what one became
+    (℃ → °c)."""
+    while end < len(origin) - 1 and origin[end] == origin[end - 1]:
+        end += 1
+    return origin[start], origin[end]
 
 
 def _find(text: str, needle: str, start: int = 0) -> int:
@@ -191,19 +201,22 @@ def _find(text: str, needle: str, start: int = 0) -> int:
 
 def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     """normalize(text), and for each of its offsets (and its end) the offset in ``text`` it comes
-    from. NFKC nearly always keeps the length; when it doesn't (… → ..., ｶﾞ → ガ), each character
-    with its combining marks is normalised on its own, in the runs that NFKC can change."""
-    norm = normalize(text)
-    if len(norm) == len(text):
-        return norm, range(len(text) + 1)
+    from. A run that NFKC changes is normalised a character (with its combining marks) at a
+    time: … → ... and ｶﾞ → ガ change the length, and one run may hold both."""
     parts, origin, done = [], [], 0
     for start, end in nfkc_runs(text):
         parts.append(text[done:start])
         origin.extend(range(done, start))
-        for m in _UNIT.finditer(text, start, end):
-            part = unicodedata.normalize("NFKC", m.group())
-            parts.append(part)
-            origin.extend([m.start()] * len(part))
+        run = text[start:end]
+        if unicodedata.normalize("NFKC", run) == run:
+            parts.append(run)
+            origin.extend(range(start, end))
+        else:
+            for m in _UNIT.finditer(text, start, end):
+                part = unicodedata.normalize("NFKC", m.group())
+                parts.append(part)
+                origin.extend(range(m.start(), m.end()) if len(part) == m.end() - m.start()
+                              else [m.start()] * len(part))
         done = end
     parts.append(text[done:])
     origin.extend(range(done, len(text) + 1))

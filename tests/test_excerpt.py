@@ -157,3 +157,33 @@ def test_other_questions_get_the_passage_that_matches_best(excerpt_of):
     text = (f"{filler}\n本部ビルは駅の近くの丘の上に建てられた。\n{filler}\n"
             f"現在の本部ビルは2005年に建てられた。\n{filler}")
     assert "丘の上" in excerpt_of(text, "本部ビルは丘の上に建てられた？").excerpt
+
+
+def test_searching_the_whole_note_finds_what_searching_each_sentence_finds():
+    """best() looks for each needle once in the whole normalised note and maps what it finds
+    back to sentences; that must be what looking in each sentence alone finds, and what it
+    quotes must be where it was found (℃ → °C and ｶﾞ → ガ in one sentence used to shift it)."""
+    import random
+
+    from index.analyzer import normalize
+
+    rnd = random.Random(7)
+    pieces = ["サーバ", "ー", "設定", "の", "ｶﾞ", "ﾃﾞｰﾀ", "ＧＩＬ", "gil", "Api", "rapid", "2014",
+              "20", "…", "℃", "。", "！", "?", "\n", " ", "\t", "\x01", "（", "）", "ガ", "\u3099",
+              "İ", "ﬁ"]
+    for _ in range(2000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        low = normalize(text).lower()
+        needles = []
+        for _ in range(rnd.randint(1, 4)):  # pieces of the note itself, and some that are not
+            a = rnd.randint(0, len(low))
+            piece = low[a:a + rnd.randint(1, 4)] if rnd.random() < 0.8 else rnd.choice(pieces)
+            piece = "".join(piece.split())  # (a question's terms hold no white space)
+            if piece:
+                needles.append(excerpt.Needle(piece, piece, 1.0))
+        spans = list(excerpt._spans(text))
+        found = excerpt._all_matches(text, spans, needles)
+        assert found == [excerpt._matches(s, needles) for _, _, s in spans], (text, needles)
+        for needle, written in itertools.chain.from_iterable(found):  # quoted from its place
+            # ("": a sentence that lower() lengthens, İ → i̇, has no offsets to quote from)
+            assert not written or needle.text in normalize(written).lower(), (text, written)
