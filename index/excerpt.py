@@ -200,9 +200,10 @@ def _find(text: str, needle: str, start: int = 0) -> int:
 
 
 def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
-    """normalize(text), and for each of its offsets (and its end) the offset in ``text`` it comes
-    from. A run that NFKC changes is normalised a character (with its combining marks) at a
-    time: … → ... and ｶﾞ → ガ change the length, and one run may hold both."""
+    """``text`` normalised as normalize() does it, and for each of its offsets (and its end) the
+    offset in ``text`` it comes from. A run that NFKC changes is normalised a character (with
+    its combining marks) at a time: … → ... and ｶﾞ → ガ change the length, and one run may hold
+    both."""
     parts, origin, done = [], [], 0
     for start, end in nfkc_runs(text):
         parts.append(text[done:start])
