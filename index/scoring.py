@@ -159,8 +159,9 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
         for s, seg, lo, hi in lists[i]:
             kept = None
             if cache is not None and hi - lo >= CACHE_MIN_POSTINGS:
-                kept = cache.get((s, t), hi - lo,
-                                 lambda: _every(seg, lo, hi, norm, term_idf[t], params))
+                # (kept when they are all scored anyway; looking up a few notes only is cheaper)
+                kept = cache.kept.get((s, t)) if within is not None else cache.get(
+                    (s, t), hi - lo, lambda: _every(seg, lo, hi, norm, term_idf[t], params))
             if within is None:
                 notes, scores = kept or _every(seg, lo, hi, norm, term_idf[t], params)
             else:  # the notes within reach that have the term
