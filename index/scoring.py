@@ -15,6 +15,7 @@ without it. A question's score for a note is the sum of score(d,t) over the ques
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 
@@ -157,13 +158,14 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                 within = within[total[within] + reach >= _kth_best(total[within], k)]
         t = term_ids[i]
         for s, seg, lo, hi in lists[i]:
+            every = partial(_every, seg, lo, hi, norm, term_idf[t], params)
             kept = None
             if cache is not None and hi - lo >= CACHE_MIN_POSTINGS:
                 # (kept when they are all scored anyway; looking up a few notes only is cheaper)
                 kept = cache.kept.get((s, t)) if within is not None else cache.get(
-                    (s, t), hi - lo, lambda: _every(seg, lo, hi, norm, term_idf[t], params))
+                    (s, t), hi - lo, every)
             if within is None:
-                notes, scores = kept or _every(seg, lo, hi, norm, term_idf[t], params)
+                notes, scores = kept or every()
             else:  # the notes within reach that have the term
                 mine = seg.notes[lo:hi]
                 at = np.searchsorted(mine, within - seg.start)
