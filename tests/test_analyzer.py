@@ -173,9 +173,22 @@ def test_counts_are_the_terms_of_tokens(settings):
     texts = _shipped_texts() + [
         "", "ア" * 5000 + "ー", "サーバー管理ー ーア ア ー", "ﾃﾞｰﾀﾍﾞｰｽとＤＢ", "Tシャツ X線 ビタミンC",
         "http.client.HTTPConnection と oslo_service.loopingcall 1.5.2", "\ud800壊れた\udcff",
-        "メモリを増やすとサーバーが速くなる。" * 400, "  前の空白　全角空白\n\n改行\tタブ"]
+        "メモリを増やすとサーバーが速くなる。" * 400, HOMOGRAPHS, "  前の空白　全角空白\n\n改行\tタブ"]
     for text in texts * 2:  # twice: the second time from counts' cache
         assert analyzer.counts(text) == Counter(t.term for t in analyzer.tokens(normalize(text)))
+
+
+# Each word here shares its surface and its connection ids with dictionary words of other lemmas
+# (降る/下る, 因る/寄る/選る, 汁/梅雨, ビール-beer/veal, 事/異/琴): counts finds the lemma by those
+# alone, so it must find the one MeCab chose.
+HOMOGRAPHS = "雨が降った。予報によると、つゆの時期はビールがうまいとのことだ。"
+
+
+def test_counts_find_the_homograph_mecab_chose():
+    analyzer = Analyzer(bigrams=False)
+    terms = set(analyzer.counts(HOMOGRAPHS))
+    assert {"降る", "因る", "汁", "ビール", "beer"} <= terms
+    assert not terms & {"下る", "寄る", "選る", "梅雨", "veal"}
 
 
 def test_normalize_is_nfkc_of_the_whole_text():
