@@ -148,8 +148,9 @@ class Analyzer:
         return dict(self.__dict__, _taggers={}, _terms=None)
 
     def __call__(self, text: str) -> list[str]:
-        """The terms of ``text``, in no particular order (each as often as it occurs)."""
-        return list(self.counts(text).elements())
+        """The terms of ``text`` in order (each as often as it occurs). For questions and the
+        like: one MeCab, where ``counts`` takes two."""
+        return [token.term for token in self.tokens(normalize(text))]
 
     def counts(self, text: str) -> Counter:
         """How often each term occurs in ``text``: what the index stores of a note.
