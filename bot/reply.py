@@ -44,6 +44,8 @@ TEXTS = {
                    "必要なら管理者に頼んでください。",
         "rebuilt": "インデックスを再構築しました: {summary}",
         "rebuild_failed": "インデックスを再構築できませんでした: {error}",
+        "damaged": "インデックスが壊れていて答えられません ({error})。"
+                   "管理者に `notebot build --full` で作り直してもらってください。",
     },
     "en": {
         "heading": "Notes for “{q}” ({first}–{last})",
@@ -57,6 +59,8 @@ TEXTS = {
         "refused": "Sorry, only the bot's admins can rebuild the index; ask one of them.",
         "rebuilt": "Index rebuilt: {summary}",
         "rebuild_failed": "The index could not be rebuilt: {error}",
+        "damaged": "The index is damaged, so this cannot be answered ({error}). "
+                   "An admin can rebuild it with `notebot build --full`.",
     },
 }
 
@@ -186,6 +190,12 @@ def say(key: str, question: str = "", **fields) -> str:
     """A short message (``usage``, ``thanks``, ``refused``, ``rebuilt``, ...) in the language of
     ``question``; ``fields`` are escaped."""
     return TEXTS[language(question)][key].format(**{k: escape(str(v)) for k, v in fields.items()})
+
+
+def notice(key: str, question: str = "", **fields) -> tuple[str, list[dict]]:
+    """``say``'s message as an answer: (text, blocks)."""
+    text = say(key, question, **fields)
+    return text, [{"type": "section", "text": _mrkdwn(text)}]
 
 
 def home(status: dict) -> dict:

@@ -100,7 +100,11 @@ class Bot:
 
     def answer(self, question: str, offset: int = 0, share: bool = False):
         """(text, blocks) answering ``question`` from result ``offset``, and the result count."""
-        hits = self.searcher.search(question, k=self.k + 1, offset=offset)
+        try:
+            hits = self.searcher.search(question, k=self.k + 1, offset=offset)
+        except store.IndexUnusable as err:  # a stored note found damaged
+            log.error("cannot answer: %s", err)
+            return (*reply.notice("damaged", question, error=err), 0)
         text, blocks = reply.answer(question, hits[:self.k], offset, more=len(hits) > self.k,
                                     share=share)
         return text, blocks, len(hits[:self.k])

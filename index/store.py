@@ -18,7 +18,8 @@ Layout of an index directory::
 
 A segment holds term-major counts (``indptr``, ``notes``, ``title``, ``body``; see
 ``scoring.Postings``), each note's body length (``lengths``) and its stored record
-(``docs.jsonl`` with ``docs.offsets``). Segments are never rewritten: the next generation
+(``docs.jsonl`` with ``docs.offsets``, and each record's CRC-32 in ``docs.crc32``, checked
+whenever the record is read: a damaged one is reported, never shown). Segments are never rewritten: the next generation
 hard-links them. A build analyses only new and changed notes and writes them, with the notes
 of the previous small segment, as one new small segment next to the large one; only when the
 small segment and the deleted notes grow past ``MERGE_FRACTION`` of the large one does it
@@ -43,6 +44,7 @@ import os
 import re
 import shutil
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp  # imported where a build needs it: `ask` starts 0.1 s sooner
 
 FORMAT = "notebot-index"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save: starting two
 # from the fork server took 0.5 s here, and one core analyses about 300 notes a second.
@@ -71,7 +73,7 @@ MAX_CHUNK_NOTES = 2000
 # The small segment and the deleted notes may grow to this share of the large segment before a
 # build merges them (rewriting the whole index).
 MERGE_FRACTION = 0.1
-_SEGMENT_ARRAYS = ("indptr", "notes", "title", "body", "lengths", "docs.offsets")
+_SEGMENT_ARRAYS = ("indptr", "notes", "title", "body", "lengths", "docs.offsets", "docs.crc32")
 
 
 class IndexUnusable(Exception):
@@ -106,6 +108,7 @@ class Segment:
     postings: Postings
     lengths: np.ndarray
     offsets: np.ndarray
+    crc32: np.ndarray
     docs_file: object
 
     @property
@@ -177,7 +180,10 @@ class IndexData:
 
 def _record(seg: Segment, i: int) -> bytes:
     start, end = int(seg.offsets[i]), int(seg.offsets[i + 1])
-    return os.pread(seg.docs_file.fileno(), end - start, start)
+    record = os.pread(seg.docs_file.fileno(), end - start, start)
+    if zlib.crc32(record) != seg.crc32[i]:
+        raise IndexUnusable(f"{seg.name}.docs.jsonl is damaged (stored note {i})")
+    return record
 
 
 # ---------------------------------------------------------------- files
@@ -305,12 +311,12 @@ def _load_segment(gen: Path, name: str, start: int, n_terms: int) -> Segment:
     indptr, notes, n_docs = a["indptr"], a["notes"], len(a["lengths"])
     if (len(indptr) - 1 > n_terms or indptr[0] != 0 or indptr[-1] != len(notes)
             or not len(notes) == len(a["title"]) == len(a["body"])
-            or len(a["docs.offsets"]) != n_docs + 1):
+            or len(a["docs.offsets"]) != n_docs + 1 or len(a["docs.crc32"]) != n_docs):
         raise IndexUnusable(f"{gen / name}: arrays do not fit together")
     if len(notes) and not 0 <= int(notes.min()) <= int(notes.max()) < n_docs:
         raise IndexUnusable(f"{gen / name} refers to notes that do not exist")
     postings = Postings(indptr, notes, a["title"], a["body"], start)
-    return Segment(name, postings, a["lengths"], a["docs.offsets"],
+    return Segment(name, postings, a["lengths"], a["docs.offsets"], a["docs.crc32"],
                    open(gen / f"{name}.docs.jsonl", "rb"))
 
 
@@ -466,7 +472,19 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
 
     Only new or changed notes (by size and mtime, then content hash) are analysed, unless
     ``full``. Builds are serialised by a lock; the new generation is published atomically.
+    A stored note of the previous generation found damaged on the way makes it a full build.
     """
+    try:
+        return _build(corpus, index_dir, analyzer, params, full, workers)
+    except IndexUnusable as err:
+        if full:
+            raise
+        report = _build(corpus, index_dir, analyzer, params, True, workers)
+        report.warnings.insert(0, f"index unusable ({err}); rebuilt from scratch")
+        return report
+
+
+def _build(corpus, index_dir, analyzer, params, full, workers) -> BuildReport:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     index_dir = Path(index_dir)
@@ -606,11 +624,12 @@ def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, recor
     ``lengths`` and stored ``records`` (JSON lines), all in note order."""
     # title << 32 | body as two uint32 columns (little-endian: body first), without copies.
     body, title = np.asarray(postings.data, dtype="<i8").view("<u4").reshape(-1, 2).T
-    offsets = [0]
+    offsets, crc32 = [0], []
     with open(gen / f"{name}.docs.jsonl", "wb") as out:
         for record in records:
             out.write(record)
             offsets.append(offsets[-1] + len(record))
+            crc32.append(zlib.crc32(record))
         out.flush()
         os.fsync(out.fileno())
     arrays = {"indptr": postings.indptr.astype(np.int64),
@@ -618,7 +637,8 @@ def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, recor
               "title": _smallest(title),
               "body": _smallest(body),
               "lengths": np.asarray(lengths, dtype=np.int64),
-              "docs.offsets": np.asarray(offsets, dtype=np.int64)}
+              "docs.offsets": np.asarray(offsets, dtype=np.int64),
+              "docs.crc32": np.asarray(crc32, dtype=np.uint32)}
     for part, array in arrays.items():
         _save_array(gen / f"{name}.{part}.npy", array)
 

@@ -335,3 +335,15 @@ def test_tokens_never_appear_in_logs(corpus, index_dir, tmp_path):
     assert '"event": "question"' in log and "chat.postMessage" in log
     assert BOT_TOKEN not in log and BOT_TOKEN.split("-", 1)[1] not in log
     assert "xoxb-[redacted]" in log
+
+
+def test_a_damaged_stored_note_gets_a_clear_answer(slack, index_dir):
+    gen = index_dir / (index_dir / "CURRENT").read_text().strip()
+    [docs] = gen.glob("*.docs.jsonl")
+    docs.write_bytes(docs.read_bytes().replace(b"Global", b"Glocal", 1))  # same size
+    P.deliver(slack.url, P.event(P.mention("GILって何？")))
+    [post] = slack.fake.wait_for("chat.postMessage")
+    assert "The index is damaged" not in post.params["text"]  # a Japanese question
+    assert "インデックスが壊れていて" in post.params["text"]
+    assert "notebot build --full" in texts(post.params["blocks"])
+    assert "Glocal" not in texts(post.params["blocks"])

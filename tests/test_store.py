@@ -274,9 +274,6 @@ DAMAGE = {
     "truncated arrays": _truncate_arrays,
     "garbage arrays, same size": _garble_same_size("*.npy"),
     "garbage vocabulary, same size": _garble_same_size("vocab.json"),
-    "garbage stored notes, same size": pytest.param(
-        _garble_same_size("*.jsonl"), marks=pytest.mark.xfail(
-            strict=True, reason="known gap: files are checked by size, not checksum")),
     "missing vocabulary": lambda d: (_gen(d) / "vocab.json").unlink(),
     "generation is a file": lambda d: (shutil.rmtree(_gen(d)), _gen(d).write_text("x")),
 }
@@ -299,6 +296,47 @@ def test_a_damaged_index_is_detected_and_rebuilt_with_a_message(corpus, built, d
     said.clear()
     store.load_fresh(corpus, built, say=said.append).close()
     assert said == []
+
+
+def _damage_stored_note(index_dir, old=b"Global", new=b"Glocal"):
+    """One letter of one stored note changed: the file keeps its size and stays valid JSON."""
+    [path] = _gen(index_dir).glob("*.docs.jsonl")
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+
+
+def test_a_damaged_stored_note_is_reported_not_shown(corpus, built, run_cli):
+    _damage_stored_note(built)
+    data = store.load(built)
+    try:
+        with pytest.raises(store.IndexUnusable, match=r"docs\.jsonl is damaged"):
+            Searcher(data).search("GILって何？", k=3)
+        assert Searcher(data).search("Goのクロスコンパイル", k=1)[0].path == "go/cross-compile.md"
+    finally:
+        data.close()
+    said = run_cli(["ask", "--corpus", corpus, "GILって何？"])
+    assert said.rc == 1 and said.out == ""
+    assert "docs.jsonl is damaged" in said.err and "notebot build --full" in said.err
+    # the full build it asks for repairs it
+    assert run_cli(["build", "--full", "--corpus", corpus]).rc == 0
+    said = run_cli(["ask", "--corpus", corpus, "GILって何？"])
+    assert said.rc == 0 and "Global Interpreter Lock" in said.out
+
+
+def test_an_incremental_build_that_meets_a_damaged_stored_note_rebuilds_from_scratch(corpus, built):
+    # A small index: the next build rewrites every note, the damaged one included.
+    _damage_stored_note(built)
+    write_note(corpus, "misc/new.md", "---\ntitle: 新しいノート\n---\n本文。\n")
+    report = store.build(corpus, built)
+    assert report.full and report.added == N + 1
+    assert any("docs.jsonl is damaged" in w and "rebuilt from scratch" in w
+               for w in report.warnings), report.warnings
+    data = store.load(built)
+    try:
+        assert "Global Interpreter Lock" in Searcher(data).search("GILって何？", k=1)[0].excerpt
+    finally:
+        data.close()
 
 
 # ---------------------------------------------------------------- killed builds
