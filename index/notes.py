@@ -61,7 +61,7 @@ def scan(root: str | os.PathLike) -> Scan:
     """Find note files under ``root``, following symlinks but never around a loop."""
     root = Path(root)
     result = Scan()
-    seen_dirs = set()
+    seen_dirs, seen_paths = set(), set()
 
     def on_error(err: OSError):
         result.warnings.append(f"{err.filename}: skipped: {err.strerror or err}")
@@ -84,6 +84,11 @@ def scan(root: str | os.PathLike) -> Scan:
             abspath, rel = base + name, folder + name
             shown = rel if rel.isascii() else (
                 rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            if shown in seen_paths:  # (only names with invalid UTF-8 can meet another's)
+                result.warnings.append(f"{shown}: skipped: another file's name reads the same "
+                                       "once invalid UTF-8 is replaced; rename one of them")
+                continue
+            seen_paths.add(shown)
             if shown != rel:
                 result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
                 rel = shown

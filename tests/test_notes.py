@@ -143,6 +143,16 @@ def test_scan_warns_about_file_names_that_are_not_utf8(tmp_path):
         f.path.encode("utf-8")  # identities are printable and storable
 
 
+def test_file_names_that_read_the_same_once_replaced_keep_one_note_each(tmp_path):
+    """n\xfe.md, n\xff.md and a real n\ufffd.md all read n\ufffd.md: one is indexed, the others
+    are named in a warning (two notes under one name broke the build)."""
+    for raw in (b"n\xfe.md", b"n\xff.md", "n\ufffd.md".encode()):
+        (tmp_path / os.fsdecode(raw)).write_text("本文。", encoding="utf-8")
+    found = notes.scan(tmp_path)
+    assert [f.path for f in found.files] == ["n\ufffd.md"]
+    assert sum("rename one of them" in w for w in found.warnings) == 2
+
+
 @pytest.mark.parametrize("raw, reason", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
     (b"\xe6\x9c\xac" * 10 + b"\x00", "binary"),

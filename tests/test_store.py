@@ -339,6 +339,15 @@ def test_an_incremental_build_that_meets_a_damaged_stored_note_rebuilds_from_scr
         data.close()
 
 
+def test_file_names_that_read_the_same_once_replaced_do_not_break_the_build(corpus, index_dir):
+    for raw in (b"n\xfe.md", b"n\xff.md"):
+        (corpus / os.fsdecode(raw)).write_text("重複する名前のノート。", encoding="utf-8")
+    report = store.build(corpus, index_dir)
+    assert report.added == N + 1
+    assert any("rename one of them" in w for w in report.warnings)
+    assert top_paths(index_dir, "重複する名前")[0] == "n\ufffd.md"
+
+
 # ---------------------------------------------------------------- killed builds
 
 # Runs one build in a child process and SIGKILLs it at the named moment (a test-only hook, put
