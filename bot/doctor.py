@@ -40,7 +40,8 @@ def check_corpus(corpus: Path, scan: notes.Scan) -> list[Finding]:
 
 
 def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
-    """Is the index there, readable by this installation, and up to date with the notes?"""
+    """Is the index there, readable by this installation, intact (every file read) and up to
+    date with the notes?"""
     try:
         data = store.load(index_dir)
     except store.IndexUnusable as err:
@@ -54,6 +55,10 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
                         "run 'notebot build --full'")]
     finally:
         data.close()
+    damaged = store.verify(index_dir)
+    if damaged:
+        return [Finding("FAIL", "index", f"damaged in {data.path}: {', '.join(damaged)} "
+                        "(not what the build wrote)", "run 'notebot build --full'")]
     manifest = data.manifest
     stale = store.stale_reason(manifest, scan)
     if stale:

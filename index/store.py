@@ -5,8 +5,9 @@ Layout of an index directory::
     CURRENT           name of the generation in use, replaced atomically when a build ends
     lock              held by the one build that may run at a time
     gen-000007/       one complete generation, never changed once published
-        manifest.json     format, analyzer and scoring settings, segments, file sizes, and the
-                          notes (path, size, mtime, hash, number) as columns
+        manifest.json     format, analyzer and scoring settings, segments, file sizes and CRC-32s
+                          (sizes checked on every load, CRCs by ``verify``), and the notes (path, size, mtime,
+                          hash, number) as columns
         vocab.json        the terms; a term's position is its id
         df.npy            in how many of the notes in use each term is (0: only in replaced or
                           removed notes -- such a term is not in IndexData.vocab)
@@ -212,7 +213,29 @@ def _save_array(path: Path, array: np.ndarray):
 
 def _load_array(path: Path) -> np.ndarray:
     # A plain ndarray over the mapping: np.memmap's Python hooks cost microseconds per slice.
-    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+    try:
+        return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+    except ValueError:  # (numpy's own message suggests loading it with pickle)
+        raise IndexUnusable(f"{path} is damaged: not a NumPy array file") from None
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def verify(index_dir: str | os.PathLike) -> list[str]:
+    """The files of the current generation whose content is not what the build wrote (by CRC-32;
+    reads the whole index). Raises IndexUnusable as ``load`` does."""
+    data = load(index_dir)
+    try:
+        return [name for name, crc in data.manifest["checksums"].items()
+                if _crc32(data.path / name) != crc]
+    finally:
+        data.close()
 
 
 def _link(src: Path, dst: Path):
@@ -272,6 +295,8 @@ def _load_generation(gen: Path) -> IndexData:
         if not isinstance(manifest["analyzer"], dict):
             raise IndexUnusable(f"{gen}: the manifest does not record the analyzer")
         Params(**manifest["scoring"])  # raises when the scoring settings are missing or wrong
+        if manifest["checksums"].keys() != manifest["files"].keys():
+            raise IndexUnusable(f"{gen}: the manifest's file list is damaged")
         for name, size in manifest["files"].items():
             if (gen / name).stat().st_size != size:
                 raise IndexUnusable(f"{gen / name} has the wrong size (damaged or truncated)")
@@ -286,6 +311,9 @@ def _load_generation(gen: Path) -> IndexData:
         deleted = np.load(gen / "deleted.npy", allow_pickle=False)
         notes = manifest["notes"]
         numbers = np.asarray(notes["doc"], dtype=np.int64)
+        if not (np.isfinite(term_idf).all() and (term_idf >= 0).all()
+                and np.isfinite(norm).all() and (norm >= 0).all() and (df >= 0).all()):
+            raise IndexUnusable(f"{gen}: idf.npy, norm.npy or df.npy is damaged")
         if (len(term_idf) != len(vocab_list) or len(df) != len(vocab_list) or len(norm) != n_docs
                 or not len(notes["path"]) == len(notes["size"]) == len(notes["mtime_ns"])
                 == len(notes["hash"]) == len(numbers) == n_docs - len(deleted)
@@ -315,6 +343,10 @@ def _load_segment(gen: Path, name: str, start: int, n_terms: int) -> Segment:
         raise IndexUnusable(f"{gen / name}: arrays do not fit together")
     if len(notes) and not 0 <= int(notes.min()) <= int(notes.max()) < n_docs:
         raise IndexUnusable(f"{gen / name} refers to notes that do not exist")
+    offsets = a["docs.offsets"]
+    if (offsets[0] != 0 or offsets[-1] != (gen / f"{name}.docs.jsonl").stat().st_size
+            or (np.diff(offsets) < 0).any() or (np.diff(indptr) < 0).any()):
+        raise IndexUnusable(f"{gen / name}: offsets are damaged")
     postings = Postings(indptr, notes, a["title"], a["body"], start)
     return Segment(name, postings, a["lengths"], a["docs.offsets"], a["docs.crc32"],
                    open(gen / f"{name}.docs.jsonl", "rb"))
@@ -675,10 +707,11 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     for key, rows in sources.items():
         first_row[key], row = row, row + rows.shape[0]
     order = [first_row[m.segment] + m.number for m in moved]
-    segment_names = []
+    segment_names, checksums = [], {}
     for seg in kept:
         for f in _segment_files(seg.name):
             _link(prev.path / f, gen / f)
+            checksums[f] = prev.manifest["checksums"][f]
         segment_names.append(seg.name)
     lengths = [np.asarray(seg.lengths) for seg in kept]
     if moved:
@@ -740,6 +773,8 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
                   "doc": [docs[m["path"]] for m in ordered]},
         "skipped": skipped,
         "files": {p.name: p.stat().st_size for p in sorted(gen.iterdir())},
+        "checksums": {p.name: checksums[p.name] if p.name in checksums else _crc32(p)
+                      for p in sorted(gen.iterdir())},
     }
     _write_bytes(gen / "manifest.json", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
     _fsync_dir(gen)

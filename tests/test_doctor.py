@@ -67,6 +67,19 @@ def _binary_note(corpus, index_dir):
     store.build(corpus, index_dir)
 
 
+def _array_garbled_in_place(corpus, index_dir):
+    store.build(corpus, index_dir)
+    [path] = store.current_generation(index_dir).glob("*.notes.npy")
+    data = path.read_bytes()
+    path.write_bytes(data[:-8] + bytes(8))  # the last note number: still a note, the wrong one
+
+
+def _stored_note_damaged(corpus, index_dir):
+    store.build(corpus, index_dir)
+    [path] = store.current_generation(index_dir).glob("*.docs.jsonl")
+    path.write_bytes(path.read_bytes().replace(b"Global", b"Glocal", 1))
+
+
 def _empty_corpus(corpus, index_dir):
     for path in sorted(corpus.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
@@ -82,6 +95,9 @@ def _empty_corpus(corpus, index_dir):
     (_truncated, 1, ["idf.npy has the wrong size", "fix: run 'notebot build --full'"]),
     (_other_analyzer, 1, ["FAIL  index   made with another analyzer",
                           "fix: run 'notebot build --full'"]),
+    (_array_garbled_in_place, 1, ["FAIL  index   damaged in", ".notes.npy (not what the build",
+                                  "fix: run 'notebot build --full'"]),
+    (_stored_note_damaged, 1, ["FAIL  index   damaged in", ".docs.jsonl (not what the build"]),
     (_binary_note, 0, ["ok    corpus  9 notes", "warn  index   misc/スクリーンショット.md: not indexed",
                        "all is well"]),
     (_empty_corpus, 1, ["FAIL  corpus  no notes (*.md, *.markdown, *.txt) in corpus",

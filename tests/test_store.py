@@ -256,6 +256,16 @@ def _garble_same_size(pattern):
     return damage
 
 
+def _garble_in_place(pattern):
+    """Every value of the arrays overwritten, their header and size kept."""
+    def damage(index_dir):
+        for p in _gen(index_dir).glob(pattern):
+            data = p.read_bytes()
+            start = 10 + int.from_bytes(data[8:10], "little")  # (.npy version 1 header)
+            p.write_bytes(data[:start] + b"\xff" * (len(data) - start))
+    return damage
+
+
 DAMAGE = {
     "garbage CURRENT": lambda d: (d / "CURRENT").write_bytes(b"\xff\xfe\x00garbage"),
     "empty CURRENT": lambda d: (d / "CURRENT").write_bytes(b""),
@@ -274,6 +284,8 @@ DAMAGE = {
     "truncated arrays": _truncate_arrays,
     "garbage arrays, same size": _garble_same_size("*.npy"),
     "garbage vocabulary, same size": _garble_same_size("vocab.json"),
+    **{f"{name} garbled in place": _garble_in_place(name) for name in (
+        "idf.npy", "norm.npy", "df.npy", "*.docs.offsets.npy", "*.indptr.npy")},
     "missing vocabulary": lambda d: (_gen(d) / "vocab.json").unlink(),
     "generation is a file": lambda d: (shutil.rmtree(_gen(d)), _gen(d).write_text("x")),
 }
