@@ -5,9 +5,9 @@ Layout of an index directory::
     CURRENT           name of the generation in use, replaced atomically when a build ends
     lock              held by the one build that may run at a time
     gen-000007/       one complete generation, never changed once published
-        manifest.json     format, analyzer and scoring settings, segments, file sizes and CRC-32s
-                          (sizes checked on every load, CRCs by ``verify``), and the notes (path, size, mtime,
-                          hash, number) as columns
+        manifest.json     format, analyzer and scoring settings, segments, file sizes and
+                          CRC-32s (sizes checked on every load, CRCs by ``verify``), and the
+                          notes (path, size, mtime, hash, number) as columns
         vocab.json        the terms; a term's position is its id
         df.npy            in how many of the notes in use each term is (0: only in replaced or
                           removed notes -- such a term is not in IndexData.vocab)
@@ -20,11 +20,11 @@ Layout of an index directory::
 A segment holds term-major counts (``indptr``, ``notes``, ``title``, ``body``; see
 ``scoring.Postings``), each note's body length (``lengths``) and its stored record
 (``docs.jsonl`` with ``docs.offsets``, and each record's CRC-32 in ``docs.crc32``, checked
-whenever the record is read: a damaged one is reported, never shown). Segments are never rewritten: the next generation
-hard-links them. A build analyses only new and changed notes and writes them, with the notes
-of the previous small segment, as one new small segment next to the large one; only when the
-small segment and the deleted notes grow past ``MERGE_FRACTION`` of the large one does it
-rewrite everything as one segment (without analysing again). So adding a note to a large index
+whenever the record is read: a damaged one is reported, never shown). Segments are never
+rewritten: the next generation hard-links them. A build analyses only new and changed notes and
+writes them, with the notes of the previous small segment, as one new small segment next to the
+large one; only when the small segment and the deleted notes grow past ``MERGE_FRACTION`` of the
+large one does it rewrite everything as one segment (without analysing again). So adding a note to a large index
 costs about as much as the notes added since the last merge, not the whole index.
 
 BM25F scores are computed when a question is asked, from the counts, ``norm`` and ``idf``: the
