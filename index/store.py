@@ -466,10 +466,14 @@ def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
 
 # ---------------------------------------------------------------- building
 
-def _lock(index_dir: Path):
+def _lock(index_dir: Path, say):
     index_dir.mkdir(parents=True, exist_ok=True)
     f = open(index_dir / "lock", "a+")
-    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say(f"waiting for another build of {index_dir} to finish")
+        fcntl.flock(f, fcntl.LOCK_EX)
     return f
 
 
@@ -499,30 +503,31 @@ class _Member:
 
 def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
           analyzer: Analyzer | None = None, params: Params = Params(), full: bool = False,
-          workers: int | None = None) -> BuildReport:
+          workers: int | None = None, say=lambda line: None) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the notes under ``corpus``.
 
     Only new or changed notes (by size and mtime, then content hash) are analysed, unless
     ``full``. Builds are serialised by a lock; the new generation is published atomically.
     A stored note of the previous generation found damaged on the way makes it a full build.
+    ``say`` hears when the build must wait for another one to finish.
     """
     try:
-        return _build(corpus, index_dir, analyzer, params, full, workers)
+        return _build(corpus, index_dir, analyzer, params, full, workers, say)
     except IndexUnusable as err:
         if full:
             raise
-        report = _build(corpus, index_dir, analyzer, params, True, workers)
+        report = _build(corpus, index_dir, analyzer, params, True, workers, say)
         report.warnings.insert(0, f"index unusable ({err}); rebuilt from scratch")
         return report
 
 
-def _build(corpus, index_dir, analyzer, params, full, workers) -> BuildReport:
+def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildReport:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     index_dir = Path(index_dir)
     workers = workers or os.cpu_count() or 1
     report = BuildReport(full=full)
-    lock = _lock(index_dir)
+    lock = _lock(index_dir, say)
     prev = None
     try:
         scan = notes_mod.scan(corpus)
@@ -817,7 +822,7 @@ def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=prin
         return data
     say(f"index out of date ({reason}); updating from {corpus}")
     try:
-        report = build(corpus, index_dir)
+        report = build(corpus, index_dir, say=say)
     except OSError as err:
         if data is None:
             raise

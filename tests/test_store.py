@@ -458,6 +458,28 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
 
 # ---------------------------------------------------------------- builds while asking
 
+def test_a_build_that_waits_for_another_says_so(corpus, built):
+    import fcntl
+    write_note(corpus, "misc/new.md", "---\ntitle: 新しいノート\n---\n本文。\n")
+    said, waiting = [], threading.Event()
+
+    def say(line):
+        said.append(line)
+        if line.startswith("waiting"):
+            waiting.set()
+
+    with open(built / "lock", "a+") as other_build:
+        fcntl.flock(other_build, fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: said.append(
+            store.load_fresh(corpus, built, say=say).close()))
+        worker.start()
+        assert waiting.wait(30)
+        assert worker.is_alive()  # still waiting
+    worker.join(30)
+    assert said[0].startswith("index out of date (1 new")
+    assert said[1] == f"waiting for another build of {built} to finish"
+    assert said[2].startswith("build: 1 added")
+
 BUILDER = r"""
 import sys
 from pathlib import Path
