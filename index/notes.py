@@ -140,13 +140,14 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
     try:
         post = frontmatter.loads(raw)
         meta, body = post.metadata, post.content
+        # (The library drops front matter that is not a mapping without a word.)
+        if post.handler and not meta and not isinstance(
+                post.handler.load(post.handler.split(raw.strip())[0]) or {}, dict):
+            warnings.append(f"{path}: front matter ignored: not a mapping")
     except (yaml.YAMLError, ValueError, TypeError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         warnings.append(f"{path}: front matter ignored: {reason}")
         body = _FRONT_MATTER.sub("", raw, count=1)
-    if not isinstance(meta, dict):
-        warnings.append(f"{path}: front matter ignored: not a mapping")
-        meta = {}
     tokens = None if path.lower().endswith(".txt") else _markdown.parse(body)
     text = body.strip() if tokens is None else _plain_text(tokens)
     title = (_text_field(meta.get("title")) or _first_heading(tokens or _markdown.parse(body))

@@ -90,6 +90,8 @@ def test_txt_notes_are_not_read_as_markdown():
     ("---\ndate: 2019-13-45\n---\n本文。".encode(), "front matter ignored"),
     ("---\nx: !!python/object/apply:os.system [ls]\n---\n本文。".encode(), "front matter ignored"),
     ("---\n\tbad: tab\n---\n本文。".encode(), "front matter ignored"),
+    ("---\n- a\n- b\n---\n本文。".encode(), "front matter ignored: not a mapping"),
+    ("---\njust words\n---\n本文。".encode(), "front matter ignored: not a mapping"),
     ("本".encode() + b"\xff\xfe" + "文。".encode(), "invalid UTF-8"),
 ])
 def test_broken_notes_are_read_leniently_with_a_warning(raw, warning):
