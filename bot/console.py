@@ -54,16 +54,18 @@ class Console:
         """Act on one input line; False when the user wants to leave."""
         line = line.strip()
         word, _, arg = line.partition(" ")
+        arg = arg.strip()
         if not line:
             return True
-        if word in ("q", "quit", "exit", ":q"):
+        # a command is typed alone: "exit code 137って何" or "help me with GIL" is a question
+        if line in ("q", "quit", "exit", ":q"):
             return False
-        if word in ("h", "help", "?"):
+        if line in ("h", "help", "?"):
             self.say(HELP)
-        elif word in ("m", "more"):
+        elif line in ("m", "more"):
             self.more()
-        elif word in ("o", "open") and (arg.strip().isdigit() or not arg):
-            self.open(arg.strip())
+        elif word in ("o", "open") and (arg.isdigit() or not arg):
+            self.open(arg)
         else:
             self.question = line
             self.hits = self.searcher.search(line, k=self.k)

@@ -163,6 +163,18 @@ def test_no_input_line_breaks_the_console(built, line):
     assert "1. " + GIL_TITLE in out.getvalue()
 
 
+@pytest.mark.parametrize("line", ["exit GILって何", "q GIL", "quit GIL", "help me with GIL",
+                                  "h GIL", "? GIL", "more GILのこと", "m GIL", "o GIL",
+                                  "open GIL", "o 1 GIL"])
+def test_a_command_word_followed_by_more_text_is_a_question(built, line):
+    out = io.StringIO()
+    con = console.Console(Searcher(store.load(built)), out=out)
+    assert con.handle(line) is True
+    assert "1. " + GIL_TITLE in out.getvalue()
+    assert con.handle("exit code 137って何") is True  # not a way out
+    assert con.handle("GIL") is True
+
+
 def test_highlight_marks_each_word_once_even_when_words_overlap():
     text = "http.Clientとhttpの話"
     marked = console.highlight(text, ["http", "http.Client", "Client"], color=True)
