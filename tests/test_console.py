@@ -37,6 +37,7 @@ def spawn(corpus, built, tmp_path):
             env=dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", **env),
             encoding="utf-8", codec_errors="replace", dimensions=(50, 200), timeout=60,
             cwd=str(tmp_path))
+        child.logfile_read = io.StringIO()  # everything shown, for tests that look back
         children.append(child)
         child.expect(r"notebot: \d+ notes\. Ask a question")
         child.expect_exact(PROMPT_START)
@@ -120,6 +121,19 @@ def test_line_editing_and_history(spawn):
     child = spawn()
     child.send("\x1b[A\x1b[A")
     assert "1. " + GIL_TITLE in shown(ask(child, ""))
+
+
+def test_a_history_that_cannot_be_written_is_kept_in_memory(spawn, built):
+    (built / "console-history").mkdir()  # unwritable even for root, like a read-only index
+    child = spawn()
+    ask(child, "GILって何？")
+    child.send("\x1b[A")  # up: the question, from the history in memory
+    assert "1. " + GIL_TITLE in shown(ask(child, ""))
+    child.send("q\r")
+    child.expect(pexpect.EOF)
+    screen = shown(child.logfile_read.getvalue())
+    assert "Unhandled exception" not in screen and "Traceback" not in screen
+    assert screen.count(f"notebot: warning: cannot keep the history in {built}") == 1
 
 
 def test_no_color_is_respected(spawn):
