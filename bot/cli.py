@@ -170,10 +170,14 @@ def cmd_slack(args, paths) -> int:
 
 
 def cmd_feedback(args, paths) -> int:
-    from .feedback import Votes, export_lines
+    from .feedback import Votes, VotesUnusable, export_lines
 
     db = config.feedback_db(args.db)
-    lines = export_lines(Votes(db).helpful())
+    try:
+        lines = export_lines(Votes(db).helpful())
+    except VotesUnusable as err:
+        _say(str(err))
+        return 1
     for line in lines:
         print(line)
     _say(f"{len(lines)} question-note pairs from 👍 votes in {db}")

@@ -60,6 +60,18 @@ def test_feedback_export_without_votes_prints_nothing(run_cli, tmp_path):
     assert (result.rc, result.out) == (0, "")
 
 
+@pytest.mark.parametrize("make", [lambda db: db.mkdir(),
+                                  lambda db: db.write_bytes(b"garbage" * 100)],
+                         ids=["a directory", "not a database"])
+def test_feedback_export_from_an_unusable_database_says_which_file(run_cli, tmp_path, make):
+    db = tmp_path / "votes.sqlite3"
+    make(db)
+    result = run_cli(["feedback", "export", "--db", db])
+    assert (result.rc, result.out) == (1, "")
+    [line] = result.err.splitlines()
+    assert line.startswith(f"notebot: cannot use the votes database {db} (")
+
+
 def test_watch_rebuilds_once_after_a_burst_of_changes(corpus, built):
     rebuilds = []
     done = threading.Event()
