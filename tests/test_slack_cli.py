@@ -21,6 +21,10 @@ from fakes.socket_mode import FakeSocketMode
     (["slack", "--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "HTTP mode needs SLACK_SIGNING_SECRET"),
     (["slack", "--port", "8080"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN},
      "--port is for HTTP mode"),
+    *[(["slack"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
+                   "SLACK_API_URL": url}, f"SLACK_API_URL '{url}' is not an http(s) URL")
+      for url in ["not a url", "slack.com/api", "ftp://slack.com/api/", "http://",
+                  "https://slack.com:99999/api/", "http://[::1/api/"]],
 ])
 def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, env, message):
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
@@ -30,6 +34,15 @@ def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, en
     result = run_cli([*argv, "--corpus", corpus])
     assert result.rc == 2
     assert message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_doctor_reports_a_malformed_slack_api_url(run_cli, monkeypatch, corpus):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", "not a url")
+    result = run_cli(["doctor", "--corpus", corpus])
+    assert result.rc == 1 and "Traceback" not in result.out + result.err
+    assert "SLACK_API_URL 'not a url' is not an http(s) URL" in result.out
 
 
 def test_socket_mode_runs_from_environment_variables_alone(corpus, tmp_path):
