@@ -37,6 +37,12 @@ def _positive(value: str) -> int:
     return n
 
 
+def _port(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {value!r}")
+    return int(value)
+
+
 def make_parser() -> Parser:
     parser = Parser(prog="notebot", description="Answers questions from a team's notes.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -66,7 +72,7 @@ def make_parser() -> Parser:
     p = common(sub.add_parser("slack", help="run the Slack bot (Socket Mode unless --http)"))
     p.add_argument("--http", action="store_true", help="HTTP mode: serve Slack's requests at "
                    "/slack/events (needs SLACK_SIGNING_SECRET)")
-    p.add_argument("--port", type=_positive, metavar="N", help="HTTP mode's port (default 3000)")
+    p.add_argument("--port", type=_port, metavar="N", help="HTTP mode's port (default 3000)")
     p.add_argument("--host", default="0.0.0.0", help="HTTP mode's address (default: all)")
     p.add_argument("--watch", action="store_true", help="rebuild when notes change on disk")
     p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")

@@ -410,6 +410,11 @@ def http_server(app: App, host: str, port: int):
 
 def serve_http(app: App, host: str, port: int):
     """Serve Slack's requests until stopped (waitress closes itself on SystemExit)."""
-    server = http_server(app, host, port)
+    try:
+        server = http_server(app, host, port)
+    except (OSError, ValueError) as err:  # waitress: ValueError for a host it can't resolve
+        raise config.ConfigError(f"cannot listen on {host}:{port} "
+                                 f"({getattr(err, 'strerror', None) or err}); pass another "
+                                 "--host or --port") from None
     log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
     server.run()
