@@ -113,4 +113,9 @@ def synonyms_file() -> Path | None:
     if not Path(path).is_file():
         raise ConfigError(f"NOTEBOT_SYNONYMS names '{path}', which is not a file; "
                           "fix the path or unset it to use the shipped synonyms")
+    try:
+        Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"NOTEBOT_SYNONYMS {path}: not UTF-8 (byte {err.start}); save it as "
+                          "UTF-8, or unset it to use the shipped synonyms") from None
     return Path(path)

@@ -269,6 +269,19 @@ def test_settings_come_from_flags_then_environment_then_defaults(run_cli, corpus
     assert len(cached) == 1  # the default index lives in XDG_CACHE_HOME, outside the package
 
 
+@pytest.mark.parametrize("command", [["ask", "GIL"], ["console"], ["eval", "questions.tsv"]])
+def test_a_synonyms_file_that_is_not_utf8_is_refused_in_one_line(run_cli, corpus, tmp_path,
+                                                                   monkeypatch, command):
+    (tmp_path / "questions.tsv").write_text("GIL\tpython/gil.md\n", encoding="utf-8")
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_bytes("データベース, DB\n".encode("shift_jis"))
+    monkeypatch.setenv("NOTEBOT_SYNONYMS", str(synonyms))
+    result = run_cli([*command, "--corpus", corpus])
+    assert (result.rc, result.out) == (2, "")
+    [line] = result.err.splitlines()
+    assert line.startswith(f"notebot: NOTEBOT_SYNONYMS {synonyms}: not UTF-8")
+
+
 def test_a_damaged_index_is_rebuilt_by_ask_without_a_traceback(corpus, built):
     (built / "CURRENT").write_bytes(b"\xff\xfe garbage")
     result = run_module("ask", "--json", "GILって何？", "--corpus", corpus, "--index", built)
