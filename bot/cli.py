@@ -212,7 +212,8 @@ def main(argv=None) -> int:
         sys.stderr.close()  # the reader went away (notebot ask ... | head); not an error
         return 0
     except OSError as err:
-        print(f"notebot: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"notebot: {where}{err.strerror or err}", file=sys.stderr)
         return 1
 
 

@@ -282,6 +282,23 @@ def test_a_synonyms_file_that_is_not_utf8_is_refused_in_one_line(run_cli, corpus
     assert line.startswith(f"notebot: NOTEBOT_SYNONYMS {synonyms}: not UTF-8")
 
 
+def test_a_full_disk_on_standard_output_is_one_line(corpus, built):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "bot", "ask", "GIL", "--corpus", corpus,
+                                 "--index", built], stdout=full, stderr=subprocess.PIPE,
+                                timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "notebot: No space left on device\n"
+
+
+def test_a_system_error_names_its_file(run_cli, corpus, tmp_path):
+    (tmp_path / "FILE").write_text("not a directory")
+    result = run_cli(["build", "--corpus", corpus, "--index", tmp_path / "FILE" / "index"])
+    assert result.rc == 1
+    assert result.err.startswith(f"notebot: {tmp_path / 'FILE'}")
+    assert result.err.endswith(": Not a directory\n")
+
+
 def test_a_damaged_index_is_rebuilt_by_ask_without_a_traceback(corpus, built):
     (built / "CURRENT").write_bytes(b"\xff\xfe garbage")
     result = run_module("ask", "--json", "GILって何？", "--corpus", corpus, "--index", built)
