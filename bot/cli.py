@@ -63,7 +63,8 @@ def make_parser() -> Parser:
     p = common(sub.add_parser("console", help="interactive local mode"))
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
     p = common(sub.add_parser("eval", help="score the answers to a file of questions"))
-    p.add_argument("file", help="question<TAB>expected note path or title, one per line")
+    p.add_argument("file", help="question<TAB>expected note path or title, one per line, "
+                   "in UTF-8")
     p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
     p.add_argument("--offline", action="store_true", help="skip the Slack checks (for a "
                    "container HEALTHCHECK)")
@@ -142,10 +143,13 @@ def cmd_eval(args, paths) -> int:
     from index import evaluation
 
     try:
-        with open(args.file, encoding="utf-8", errors="replace") as f:
-            cases, problems = evaluation.parse(f.read())
+        with open(args.file, encoding="utf-8-sig") as f:
+            text = f.read()
     except OSError as err:
         raise UsageError(f"cannot read {args.file}: {err.strerror or err}") from None
+    except UnicodeDecodeError:  # UTF-16 from a spreadsheet, Shift_JIS ...
+        raise UsageError(f"{args.file} is not UTF-8: save it as UTF-8") from None
+    cases, problems = evaluation.parse(text)
     for problem in problems:
         _say(f"{args.file}: {problem}")
     if not cases:
@@ -155,8 +159,9 @@ def cmd_eval(args, paths) -> int:
           f"MRR@10 {report.mrr10:.3f}")
     for case, rank, first in report.misses:
         where = f"rank {rank}" if rank else "not in the top 10"
-        print(f"miss (line {case.line}, {where}): {case.question}\n"
-              f"    expected {case.expected}, first came {first or 'nothing'}")
+        # what comes from the file is printed without its terminal escapes
+        print(_CONTROL.sub(" ", f"miss (line {case.line}, {where}): {case.question}"))
+        print(_CONTROL.sub(" ", f"    expected {case.expected}, first came {first or 'nothing'}"))
     return 0
 
 

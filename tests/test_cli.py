@@ -299,6 +299,33 @@ def test_a_system_error_names_its_file(run_cli, corpus, tmp_path):
     assert result.err.endswith(": Not a directory\n")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "shift_jis"])
+def test_eval_refuses_a_file_that_is_not_utf8(run_cli, corpus, tmp_path, encoding):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("GILって何？\tpython/gil.md\n", encoding=encoding)
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert (result.rc, result.out) == (2, "")
+    assert result.err == f"notebot: {questions} is not UTF-8: save it as UTF-8\n"
+
+
+def test_eval_reads_utf8_with_a_byte_order_mark(run_cli, corpus, tmp_path):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("GIL\tgo/cross-compile.md\n", encoding="utf-8-sig")
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert result.rc == 0
+    assert "miss (line 1, not in the top 10): GIL\n" in result.out
+
+
+def test_eval_prints_questions_without_terminal_escapes(run_cli, corpus, tmp_path):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("\x1b]0;HACKED\x07\x1b[2JGIL\tgo/\x1b[31mcross-compile.md\n",
+                         encoding="utf-8")
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert result.rc == 0
+    assert "miss (line 1, " in result.out and "HACKED" in result.out
+    assert "\x1b" not in result.out and "\x07" not in result.out
+
+
 def test_a_damaged_index_is_rebuilt_by_ask_without_a_traceback(corpus, built):
     (built / "CURRENT").write_bytes(b"\xff\xfe garbage")
     result = run_module("ask", "--json", "GILって何？", "--corpus", corpus, "--index", built)
