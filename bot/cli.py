@@ -64,7 +64,7 @@ def make_parser() -> Parser:
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
     p = common(sub.add_parser("eval", help="score the answers to a file of questions"))
     p.add_argument("file", help="question<TAB>expected note path or title, one per line, "
-                   "in UTF-8")
+                   "in UTF-8; a line starting with # is a comment")
     p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
     p.add_argument("--offline", action="store_true", help="skip the Slack checks (for a "
                    "container HEALTHCHECK)")
@@ -78,7 +78,8 @@ def make_parser() -> Parser:
     p.add_argument("--watch", action="store_true", help="rebuild when notes change on disk")
     p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")
     p.add_argument("action", choices=["export"], help="export: 'question<TAB>note path' lines "
-                   "from 👍 votes, for 'notebot eval'")
+                   "from 👍 votes, for 'notebot eval' (a question starting with # gets a space "
+                   "before it)")
     p.add_argument("--db", metavar="FILE", help="votes database (default: in the user data "
                    "directory, or NOTEBOT_FEEDBACK_DB)")
     return parser

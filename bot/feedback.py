@@ -66,5 +66,12 @@ class Votes:
 
 
 def export_lines(pairs) -> list[str]:
-    """``question<TAB>path`` lines; white space inside a question is folded to single spaces."""
-    return [f"{' '.join(q.split())}\t{p}" for q, p in pairs if q.strip()]
+    """``question<TAB>path`` lines; white space inside a question is folded to single spaces and
+    a leading byte-order mark dropped. A question starting with ``#`` gets a space before it:
+    ``notebot eval`` reads a ``#`` in the first column as a comment."""
+    lines = []
+    for question, path in pairs:
+        question = " ".join(question.lstrip("\ufeff").split())
+        if question:
+            lines.append(f"{' ' if question.startswith('#') else ''}{question}\t{path}")
+    return lines

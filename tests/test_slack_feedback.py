@@ -11,6 +11,7 @@ from bot.feedback import Votes, export_lines
 from bot.watch import Watcher
 from conftest import write_note
 from index import store
+from index.evaluation import parse
 
 
 def test_a_user_who_changes_their_mind_replaces_their_vote(tmp_path):
@@ -42,6 +43,16 @@ def test_helpful_pairs_have_more_up_than_down_votes(tmp_path):
 def test_export_lines_are_one_question_and_note_per_line():
     pairs = [("GILって\tなに？\n", "python/gil.md"), ("   ", "x.md"), ("サーバー", "misc/server.md")]
     assert export_lines(pairs) == ["GILって なに？\tpython/gil.md", "サーバー\tmisc/server.md"]
+
+
+def test_exported_questions_are_read_back_by_eval_whole(run_cli, tmp_path):
+    db = tmp_path / "votes.sqlite3"
+    for question in ["#GILって何？", "\ufeffGoのクロスコンパイル", "  # 70007"]:
+        Votes(db).record("U1", question, "python/gil.md", 1)
+    result = run_cli(["feedback", "export", "--db", db])
+    cases, problems = parse(result.out)
+    assert problems == []
+    assert sorted(c.question for c in cases) == ["# 70007", "#GILって何？", "Goのクロスコンパイル"]
 
 
 @pytest.mark.parametrize("use_env", [False, True])
