@@ -110,7 +110,7 @@ def _questions(args):
         yield os.fsencode(args.question).decode("utf-8", errors="replace")
         return
     for raw in sys.stdin.buffer:
-        line = raw.decode("utf-8", errors="replace").strip()
+        line = raw.decode("utf-8-sig", errors="replace").strip()  # -sig: no byte-order mark
         if line:
             yield line
 
@@ -123,8 +123,10 @@ def cmd_ask(args, paths) -> int:
     for n, question in enumerate(questions):
         hits = searcher.search(question, k=args.k)
         if args.json:
-            print(json.dumps({"question": question, "results": [h.to_json() for h in hits]},
-                             ensure_ascii=False), flush=True)
+            record = json.dumps({"question": question, "results": [h.to_json() for h in hits]},
+                                ensure_ascii=False)
+            # U+2028 and U+2029 end a line for some line-based JSON readers: escaped, as JSON allows
+            print(record.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"), flush=True)
         else:
             if n:
                 print()

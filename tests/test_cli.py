@@ -148,6 +148,19 @@ def test_hostile_questions_on_stdin(tmp_path, corpus, built):
     assert objects[-1]["question"] == "GILって何？"
 
 
+def test_json_escapes_the_unicode_line_separators(run_cli, corpus):
+    question = "GIL\u2028って\u2029何？"
+    result = run_cli(["ask", "--json", question, "--corpus", corpus])
+    assert "\u2028" not in result.out and "\u2029" not in result.out
+    [line] = result.out.split("\n")[:-1]  # one record, even for readers that split at U+2028
+    assert "\\u2028" in line and json.loads(line)["question"] == question
+
+
+def test_a_byte_order_mark_on_stdin_is_not_part_of_the_first_question(run_cli, corpus):
+    result = run_cli(["ask", "--json", "--corpus", corpus], stdin="\ufeffGILって何？\nGIL\n")
+    assert [o["question"] for o in parse_json_lines(result.out)] == ["GILって何？", "GIL"]
+
+
 def test_invalid_utf8_on_the_command_line(corpus, built):
     result = run_module("ask", "--json", os.fsdecode(b"GIL\xff\xfe\xe3\x81"), "--corpus", corpus,
                         "--index", built)
