@@ -37,6 +37,12 @@ def _positive(value: str) -> int:
     return n
 
 
+def _port(value: str) -> int:
+    if not value.isdecimal() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {value!r}")
+    return int(value)
+
+
 def make_parser() -> Parser:
     parser = Parser(prog="notebot", description="Answers questions from a team's notes.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -57,7 +63,8 @@ def make_parser() -> Parser:
     p = common(sub.add_parser("console", help="interactive local mode"))
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
     p = common(sub.add_parser("eval", help="score the answers to a file of questions"))
-    p.add_argument("file", help="question<TAB>expected note path or title, one per line")
+    p.add_argument("file", help="question<TAB>expected note path or title, one per line, "
+                   "in UTF-8; a line starting with # is a comment")
     p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
     p.add_argument("--offline", action="store_true", help="skip the Slack checks (for a "
                    "container HEALTHCHECK)")
@@ -66,12 +73,13 @@ def make_parser() -> Parser:
     p = common(sub.add_parser("slack", help="run the Slack bot (Socket Mode unless --http)"))
     p.add_argument("--http", action="store_true", help="HTTP mode: serve Slack's requests at "
                    "/slack/events (needs SLACK_SIGNING_SECRET)")
-    p.add_argument("--port", type=_positive, metavar="N", help="HTTP mode's port (default 3000)")
+    p.add_argument("--port", type=_port, metavar="N", help="HTTP mode's port (default 3000)")
     p.add_argument("--host", default="0.0.0.0", help="HTTP mode's address (default: all)")
     p.add_argument("--watch", action="store_true", help="rebuild when notes change on disk")
     p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")
     p.add_argument("action", choices=["export"], help="export: 'question<TAB>note path' lines "
-                   "from 👍 votes, for 'notebot eval'")
+                   "from 👍 votes, for 'notebot eval' (a question starting with # gets a space "
+                   "before it)")
     p.add_argument("--db", metavar="FILE", help="votes database (default: in the user data "
                    "directory, or NOTEBOT_FEEDBACK_DB)")
     return parser
@@ -102,7 +110,7 @@ def _questions(args):
         yield os.fsencode(args.question).decode("utf-8", errors="replace")
         return
     for raw in sys.stdin.buffer:
-        line = raw.decode("utf-8", errors="replace").strip()
+        line = raw.decode("utf-8-sig", errors="replace").strip()  # -sig: no byte-order mark
         if line:
             yield line
 
@@ -115,8 +123,10 @@ def cmd_ask(args, paths) -> int:
     for n, question in enumerate(questions):
         hits = searcher.search(question, k=args.k)
         if args.json:
-            print(json.dumps({"question": question, "results": [h.to_json() for h in hits]},
-                             ensure_ascii=False), flush=True)
+            record = json.dumps({"question": question, "results": [h.to_json() for h in hits]},
+                                ensure_ascii=False)
+            # U+2028 and U+2029 end a line for some line-based JSON readers: escaped, as JSON allows
+            print(record.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"), flush=True)
         else:
             if n:
                 print()
@@ -136,10 +146,13 @@ def cmd_eval(args, paths) -> int:
     from index import evaluation
 
     try:
-        with open(args.file, encoding="utf-8", errors="replace") as f:
-            cases, problems = evaluation.parse(f.read())
+        with open(args.file, encoding="utf-8-sig") as f:
+            text = f.read()
     except OSError as err:
         raise UsageError(f"cannot read {args.file}: {err.strerror or err}") from None
+    except UnicodeDecodeError:  # UTF-16 from a spreadsheet, Shift_JIS ...
+        raise UsageError(f"{args.file} is not UTF-8: save it as UTF-8") from None
+    cases, problems = evaluation.parse(text)
     for problem in problems:
         _say(f"{args.file}: {problem}")
     if not cases:
@@ -149,8 +162,9 @@ def cmd_eval(args, paths) -> int:
           f"MRR@10 {report.mrr10:.3f}")
     for case, rank, first in report.misses:
         where = f"rank {rank}" if rank else "not in the top 10"
-        print(f"miss (line {case.line}, {where}): {case.question}\n"
-              f"    expected {case.expected}, first came {first or 'nothing'}")
+        # what comes from the file is printed without its terminal escapes
+        print(_CONTROL.sub(" ", f"miss (line {case.line}, {where}): {case.question}"))
+        print(_CONTROL.sub(" ", f"    expected {case.expected}, first came {first or 'nothing'}"))
     return 0
 
 
@@ -170,10 +184,14 @@ def cmd_slack(args, paths) -> int:
 
 
 def cmd_feedback(args, paths) -> int:
-    from .feedback import Votes, export_lines
+    from .feedback import Votes, VotesUnusable, export_lines
 
     db = config.feedback_db(args.db)
-    lines = export_lines(Votes(db).helpful())
+    try:
+        lines = export_lines(Votes(db).helpful())
+    except VotesUnusable as err:
+        _say(str(err))
+        return 1
     for line in lines:
         print(line)
     _say(f"{len(lines)} question-note pairs from 👍 votes in {db}")
@@ -202,7 +220,8 @@ def main(argv=None) -> int:
         sys.stderr.close()  # the reader went away (notebot ask ... | head); not an error
         return 0
     except OSError as err:
-        print(f"notebot: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"notebot: {where}{err.strerror or err}", file=sys.stderr)
         return 1
 
 

@@ -8,6 +8,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(Exception):
@@ -81,11 +82,25 @@ def slack(http: bool) -> Slack:
                           "the connections:write scope (Slack app settings > Basic Information "
                           "> App-Level Tokens); or run with --http --port N")
     api_url = env["SLACK_API_URL"] or None
-    if api_url and not api_url.endswith("/"):
-        api_url += "/"  # the Web API client appends method names to it
+    if api_url:
+        if not _is_http_url(api_url):
+            raise ConfigError(f"SLACK_API_URL '{api_url}' is not an http(s) URL; set it to the "
+                              "Web API's base (e.g. https://slack.com/api/) or unset it")
+        if not api_url.endswith("/"):
+            api_url += "/"  # the Web API client appends method names to it
     admins = frozenset(a.strip() for a in env["NOTEBOT_ADMINS"].split(",") if a.strip())
     return Slack(env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"] or None,
                  env["SLACK_SIGNING_SECRET"] or None, api_url, admins, feedback_db())
+
+
+def _is_http_url(url: str) -> bool:
+    """True for an http(s) URL with a host name and, if any, a valid port."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number up to 65535
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def synonyms_file() -> Path | None:
@@ -98,4 +113,9 @@ def synonyms_file() -> Path | None:
     if not Path(path).is_file():
         raise ConfigError(f"NOTEBOT_SYNONYMS names '{path}', which is not a file; "
                           "fix the path or unset it to use the shipped synonyms")
+    try:
+        Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"NOTEBOT_SYNONYMS {path}: not UTF-8 (byte {err.start}); save it as "
+                          "UTF-8, or unset it to use the shipped synonyms") from None
     return Path(path)

@@ -54,16 +54,18 @@ class Console:
         """Act on one input line; False when the user wants to leave."""
         line = line.strip()
         word, _, arg = line.partition(" ")
+        arg = arg.strip()
         if not line:
             return True
-        if word in ("q", "quit", "exit", ":q"):
+        # a command is typed alone: "exit code 137って何" or "help me with GIL" is a question
+        if line in ("q", "quit", "exit", ":q"):
             return False
-        if word in ("h", "help", "?"):
+        if line in ("h", "help", "?"):
             self.say(HELP)
-        elif word in ("m", "more"):
+        elif line in ("m", "more"):
             self.more()
-        elif word in ("o", "open") and (arg.strip().isdigit() or not arg):
-            self.open(arg.strip())
+        elif word in ("o", "open") and (arg.isdigit() or not arg):
+            self.open(arg)
         else:
             self.question = line
             self.hits = self.searcher.search(line, k=self.k)
@@ -106,11 +108,8 @@ def run(searcher: Searcher, k: int = 3, history: Path | None = None) -> int:
                 break
         return 0
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
 
-    if history is not None:
-        history.parent.mkdir(parents=True, exist_ok=True)
-    session = PromptSession(history=FileHistory(str(history)) if history else InMemoryHistory())
+    session = PromptSession(history=_history(history))
     print(f"notebot: {searcher.data.n_notes} notes. Ask a question; h for help, q to quit.")
     while True:
         try:
@@ -121,3 +120,21 @@ def run(searcher: Searcher, k: int = 3, history: Path | None = None) -> int:
             return 0
         if not console.handle(line):
             return 0
+
+
+def _history(path: Path | None):
+    """The history kept in ``path``; in memory, with a warning, when ``path`` can't be written
+    (a read-only index directory): prompt_toolkit would fail on every line."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    if path is None:
+        return InMemoryHistory()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        print(f"notebot: warning: cannot keep the history in {path} ({err.strerror or err}); "
+              "it lasts for this session only", file=sys.stderr)
+        return InMemoryHistory()
+    return FileHistory(str(path))

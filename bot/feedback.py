@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 SCHEMA = """
@@ -23,22 +23,33 @@ CREATE TABLE IF NOT EXISTS votes (
 """
 
 
+class VotesUnusable(Exception):
+    """The votes database cannot be opened, read or written; the message names the file."""
+
+
 class Votes:
     """The votes database at ``path`` (created on first use)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _connect(self) -> sqlite3.Connection:
-        # One short connection per call: votes are rare, and it keeps threads apart.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute(SCHEMA)
-        return db
+    @contextmanager
+    def _connect(self):
+        """A connection in a transaction. One short connection per call: votes are rare, and it
+        keeps threads apart. Any failure (a directory, not a database, a full disk) is raised
+        as VotesUnusable naming the file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+                db.execute(SCHEMA)
+                yield db
+        except (sqlite3.Error, OSError) as err:
+            raise VotesUnusable(f"cannot use the votes database {self.path} ({err}); point "
+                                "--db or NOTEBOT_FEEDBACK_DB at a notebot votes file") from None
 
     def record(self, user: str, question: str, path: str, vote: int, channel: str | None = None):
         """Store ``user``'s vote (+1 or -1) on note ``path`` as an answer to ``question``."""
-        with closing(self._connect()) as db, db:
+        with self._connect() as db:
             db.execute("INSERT INTO votes VALUES (?, ?, ?, ?, ?, ?) "
                        "ON CONFLICT (user, question, path) DO UPDATE SET "
                        "vote = excluded.vote, channel = excluded.channel, at = excluded.at",
@@ -49,11 +60,18 @@ class Votes:
         """(question, note path) pairs with more 👍 than 👎, oldest first."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as db:
+        with self._connect() as db:
             return db.execute("SELECT question, path FROM votes GROUP BY question, path "
                               "HAVING SUM(vote) > 0 ORDER BY MIN(at), question, path").fetchall()
 
 
 def export_lines(pairs) -> list[str]:
-    """``question<TAB>path`` lines; white space inside a question is folded to single spaces."""
-    return [f"{' '.join(q.split())}\t{p}" for q, p in pairs if q.strip()]
+    """``question<TAB>path`` lines; white space inside a question is folded to single spaces and
+    a leading byte-order mark dropped. A question starting with ``#`` gets a space before it:
+    ``notebot eval`` reads a ``#`` in the first column as a comment."""
+    lines = []
+    for question, path in pairs:
+        question = " ".join(question.lstrip("\ufeff").split())
+        if question:
+            lines.append(f"{' ' if question.startswith('#') else ''}{question}\t{path}")
+    return lines

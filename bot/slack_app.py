@@ -39,7 +39,7 @@ from index import store
 from index.live import LiveSearcher
 
 from . import config, reply
-from .feedback import Votes
+from .feedback import Votes, VotesUnusable
 
 log = logging.getLogger("notebot.slack")
 _TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
@@ -242,11 +242,17 @@ def on_vote(ack, body, action, context):
     if value is None:
         return
     vote = 1 if action["action_id"] == "vote_up" else -1
-    context["bot"].votes.record(body["user"]["id"], value["q"], value["p"], vote,
-                                channel=(body.get("channel") or {}).get("id"))
-    log.info(json.dumps({"event": "vote", "vote": vote}))
+    try:
+        context["bot"].votes.record(body["user"]["id"], value["q"], value["p"], vote,
+                                    channel=(body.get("channel") or {}).get("id"))
+    except VotesUnusable as err:
+        log.error("vote lost: %s", err)
+        text = reply.say("vote_failed", value["q"])
+    else:
+        log.info(json.dumps({"event": "vote", "vote": vote}))
+        text = reply.say("thanks", value["q"])
     _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
-             text=reply.say("thanks", value["q"]))
+             text=text)
 
 
 # ---------------------------------------------------------------- helpers
@@ -404,6 +410,11 @@ def http_server(app: App, host: str, port: int):
 
 def serve_http(app: App, host: str, port: int):
     """Serve Slack's requests until stopped (waitress closes itself on SystemExit)."""
-    server = http_server(app, host, port)
+    try:
+        server = http_server(app, host, port)
+    except (OSError, ValueError) as err:  # waitress: ValueError for a host it can't resolve
+        raise config.ConfigError(f"cannot listen on {host}:{port} "
+                                 f"({getattr(err, 'strerror', None) or err}); pass another "
+                                 "--host or --port") from None
     log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
     server.run()

@@ -1,7 +1,8 @@
 """A team's own evaluation: questions with the note that should answer each, scored.
 
 The file format is one ``question<TAB>expected`` per line, where expected is a note's path or
-title; blank lines and lines starting with ``#`` are ignored. This is also the format that
+title; blank lines and lines starting with ``#`` (in the first column) are ignored, so a question
+that starts with ``#`` is written with a space before it. This is also the format that
 ``notebot feedback export`` writes from Slack votes.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ def parse(text: str) -> tuple[list[Case], list[str]]:
     """The cases in an evaluation file, and a message for each line that isn't one."""
     cases, problems = [], []
     for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or line.startswith("#"):
             continue
         question, sep, expected = line.partition("\t")
         if not sep or not question.strip() or not expected.strip():

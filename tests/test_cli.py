@@ -148,6 +148,19 @@ def test_hostile_questions_on_stdin(tmp_path, corpus, built):
     assert objects[-1]["question"] == "GILって何？"
 
 
+def test_json_escapes_the_unicode_line_separators(run_cli, corpus):
+    question = "GIL\u2028って\u2029何？"
+    result = run_cli(["ask", "--json", question, "--corpus", corpus])
+    assert "\u2028" not in result.out and "\u2029" not in result.out
+    [line] = result.out.split("\n")[:-1]  # one record, even for readers that split at U+2028
+    assert "\\u2028" in line and json.loads(line)["question"] == question
+
+
+def test_a_byte_order_mark_on_stdin_is_not_part_of_the_first_question(run_cli, corpus):
+    result = run_cli(["ask", "--json", "--corpus", corpus], stdin="\ufeffGILって何？\nGIL\n")
+    assert [o["question"] for o in parse_json_lines(result.out)] == ["GILって何？", "GIL"]
+
+
 def test_invalid_utf8_on_the_command_line(corpus, built):
     result = run_module("ask", "--json", os.fsdecode(b"GIL\xff\xfe\xe3\x81"), "--corpus", corpus,
                         "--index", built)
@@ -267,6 +280,63 @@ def test_settings_come_from_flags_then_environment_then_defaults(run_cli, corpus
     run_cli(["build", "--corpus", corpus])
     cached = list((tmp_path / "cache" / "notebot").glob("index-corpus-*/CURRENT"))
     assert len(cached) == 1  # the default index lives in XDG_CACHE_HOME, outside the package
+
+
+@pytest.mark.parametrize("command", [["ask", "GIL"], ["console"], ["eval", "questions.tsv"]])
+def test_a_synonyms_file_that_is_not_utf8_is_refused_in_one_line(run_cli, corpus, tmp_path,
+                                                                   monkeypatch, command):
+    (tmp_path / "questions.tsv").write_text("GIL\tpython/gil.md\n", encoding="utf-8")
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_bytes("データベース, DB\n".encode("shift_jis"))
+    monkeypatch.setenv("NOTEBOT_SYNONYMS", str(synonyms))
+    result = run_cli([*command, "--corpus", corpus])
+    assert (result.rc, result.out) == (2, "")
+    [line] = result.err.splitlines()
+    assert line.startswith(f"notebot: NOTEBOT_SYNONYMS {synonyms}: not UTF-8")
+
+
+def test_a_full_disk_on_standard_output_is_one_line(corpus, built):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "bot", "ask", "GIL", "--corpus", corpus,
+                                 "--index", built], stdout=full, stderr=subprocess.PIPE,
+                                timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "notebot: No space left on device\n"
+
+
+def test_a_system_error_names_its_file(run_cli, corpus, tmp_path):
+    (tmp_path / "FILE").write_text("not a directory")
+    result = run_cli(["build", "--corpus", corpus, "--index", tmp_path / "FILE" / "index"])
+    assert result.rc == 1
+    assert result.err.startswith(f"notebot: {tmp_path / 'FILE'}")
+    assert result.err.endswith(": Not a directory\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "shift_jis"])
+def test_eval_refuses_a_file_that_is_not_utf8(run_cli, corpus, tmp_path, encoding):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("GILって何？\tpython/gil.md\n", encoding=encoding)
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert (result.rc, result.out) == (2, "")
+    assert result.err == f"notebot: {questions} is not UTF-8: save it as UTF-8\n"
+
+
+def test_eval_reads_utf8_with_a_byte_order_mark(run_cli, corpus, tmp_path):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("GIL\tgo/cross-compile.md\n", encoding="utf-8-sig")
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert result.rc == 0
+    assert "miss (line 1, not in the top 10): GIL\n" in result.out
+
+
+def test_eval_prints_questions_without_terminal_escapes(run_cli, corpus, tmp_path):
+    questions = tmp_path / "questions.tsv"
+    questions.write_text("\x1b]0;HACKED\x07\x1b[2JGIL\tgo/\x1b[31mcross-compile.md\n",
+                         encoding="utf-8")
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert result.rc == 0
+    assert "miss (line 1, " in result.out and "HACKED" in result.out
+    assert "\x1b" not in result.out and "\x07" not in result.out
 
 
 def test_a_damaged_index_is_rebuilt_by_ask_without_a_traceback(corpus, built):

@@ -37,6 +37,7 @@ def spawn(corpus, built, tmp_path):
             env=dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", **env),
             encoding="utf-8", codec_errors="replace", dimensions=(50, 200), timeout=60,
             cwd=str(tmp_path))
+        child.logfile_read = io.StringIO()  # everything shown, for tests that look back
         children.append(child)
         child.expect(r"notebot: \d+ notes\. Ask a question")
         child.expect_exact(PROMPT_START)
@@ -122,6 +123,19 @@ def test_line_editing_and_history(spawn):
     assert "1. " + GIL_TITLE in shown(ask(child, ""))
 
 
+def test_a_history_that_cannot_be_written_is_kept_in_memory(spawn, built):
+    (built / "console-history").mkdir()  # unwritable even for root, like a read-only index
+    child = spawn()
+    ask(child, "GILって何？")
+    child.send("\x1b[A")  # up: the question, from the history in memory
+    assert "1. " + GIL_TITLE in shown(ask(child, ""))
+    child.send("q\r")
+    child.expect(pexpect.EOF)
+    screen = shown(child.logfile_read.getvalue())
+    assert "Unhandled exception" not in screen and "Traceback" not in screen
+    assert screen.count(f"notebot: warning: cannot keep the history in {built}") == 1
+
+
 def test_no_color_is_respected(spawn):
     raw = ask(spawn(NO_COLOR="1"), "GILって何？")
     block = raw[raw.index("1. "):]
@@ -161,6 +175,18 @@ def test_no_input_line_breaks_the_console(built, line):
     assert con.handle("GILって何？") is True
     assert con.handle(line) is True
     assert "1. " + GIL_TITLE in out.getvalue()
+
+
+@pytest.mark.parametrize("line", ["exit GILって何", "q GIL", "quit GIL", "help me with GIL",
+                                  "h GIL", "? GIL", "more GILのこと", "m GIL", "o GIL",
+                                  "open GIL", "o 1 GIL"])
+def test_a_command_word_followed_by_more_text_is_a_question(built, line):
+    out = io.StringIO()
+    con = console.Console(Searcher(store.load(built)), out=out)
+    assert con.handle(line) is True
+    assert "1. " + GIL_TITLE in out.getvalue()
+    assert con.handle("exit code 137って何") is True  # not a way out
+    assert con.handle("GIL") is True
 
 
 def test_highlight_marks_each_word_once_even_when_words_overlap():

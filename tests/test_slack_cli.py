@@ -2,6 +2,7 @@
 Socket Mode (the container's command) and in HTTP mode, stopped by SIGTERM."""
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -21,6 +22,13 @@ from fakes.socket_mode import FakeSocketMode
     (["slack", "--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "HTTP mode needs SLACK_SIGNING_SECRET"),
     (["slack", "--port", "8080"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN},
      "--port is for HTTP mode"),
+    *[(["slack"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
+                   "SLACK_API_URL": url}, f"SLACK_API_URL '{url}' is not an http(s) URL")
+      for url in ["not a url", "slack.com/api", "ftp://slack.com/api/", "http://",
+                  "https://slack.com:99999/api/", "http://[::1/api/"]],
+
+    *[(["slack", "--http", "--port", port], {}, f"expected a port number from 1 to 65535, "
+       f"got '{port}'") for port in ["99999", "65536", "0", "-1", "http"]],
 ])
 def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, env, message):
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
@@ -30,6 +38,15 @@ def test_missing_settings_say_what_to_set(run_cli, monkeypatch, corpus, argv, en
     result = run_cli([*argv, "--corpus", corpus])
     assert result.rc == 2
     assert message in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_doctor_reports_a_malformed_slack_api_url(run_cli, monkeypatch, corpus):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", "not a url")
+    result = run_cli(["doctor", "--corpus", corpus])
+    assert result.rc == 1 and "Traceback" not in result.out + result.err
+    assert "SLACK_API_URL 'not a url' is not an http(s) URL" in result.out
 
 
 def test_socket_mode_runs_from_environment_variables_alone(corpus, tmp_path):
@@ -72,6 +89,21 @@ def test_http_mode_serves_signed_requests_and_watches_the_notes(corpus, tmp_path
         finally:
             log = stop_process(process)
     assert "1 added" in log and BOT_TOKEN not in log
+
+
+def test_an_address_it_cannot_listen_on_is_reported_in_one_line(corpus, tmp_path):
+    with socket.socket() as taken, FakeSlack() as fake:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for host, why in [("999.1.1.1", "Invalid host"), ("127.0.0.1", "Address already in use")]:
+            process = start_process(["--http", "--host", host, "--port", str(port)], fake,
+                                    corpus, tmp_path, SLACK_SIGNING_SECRET=P.SIGNING_SECRET)
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 2
+            last = err.strip().splitlines()[-1]
+            assert last.startswith(f"notebot: cannot listen on {host}:{port} (") and why in last
+            assert "Traceback" not in err
 
 
 def test_a_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):

@@ -11,6 +11,7 @@ from bot.feedback import Votes, export_lines
 from bot.watch import Watcher
 from conftest import write_note
 from index import store
+from index.evaluation import parse
 
 
 def test_a_user_who_changes_their_mind_replaces_their_vote(tmp_path):
@@ -44,6 +45,16 @@ def test_export_lines_are_one_question_and_note_per_line():
     assert export_lines(pairs) == ["GILって なに？\tpython/gil.md", "サーバー\tmisc/server.md"]
 
 
+def test_exported_questions_are_read_back_by_eval_whole(run_cli, tmp_path):
+    db = tmp_path / "votes.sqlite3"
+    for question in ["#GILって何？", "\ufeffGoのクロスコンパイル", "  # 70007"]:
+        Votes(db).record("U1", question, "python/gil.md", 1)
+    result = run_cli(["feedback", "export", "--db", db])
+    cases, problems = parse(result.out)
+    assert problems == []
+    assert sorted(c.question for c in cases) == ["# 70007", "#GILって何？", "Goのクロスコンパイル"]
+
+
 @pytest.mark.parametrize("use_env", [False, True])
 def test_feedback_export_command(run_cli, tmp_path, monkeypatch, use_env):
     db = tmp_path / "votes.sqlite3"
@@ -58,6 +69,18 @@ def test_feedback_export_command(run_cli, tmp_path, monkeypatch, use_env):
 def test_feedback_export_without_votes_prints_nothing(run_cli, tmp_path):
     result = run_cli(["feedback", "export"])  # default database under $HOME, not there yet
     assert (result.rc, result.out) == (0, "")
+
+
+@pytest.mark.parametrize("make", [lambda db: db.mkdir(),
+                                  lambda db: db.write_bytes(b"garbage" * 100)],
+                         ids=["a directory", "not a database"])
+def test_feedback_export_from_an_unusable_database_says_which_file(run_cli, tmp_path, make):
+    db = tmp_path / "votes.sqlite3"
+    make(db)
+    result = run_cli(["feedback", "export", "--db", db])
+    assert (result.rc, result.out) == (1, "")
+    [line] = result.err.splitlines()
+    assert line.startswith(f"notebot: cannot use the votes database {db} (")
 
 
 def test_watch_rebuilds_once_after_a_burst_of_changes(corpus, built):

@@ -224,6 +224,24 @@ def test_votes_are_stored_with_question_note_and_user(slack, tmp_path, run_cli):
     assert (result.rc, result.out) == (0, "GILって何？\tpython/gil.md\n")
 
 
+@pytest.mark.parametrize("question, expected", [("GILって何？", "保存できませんでした"),
+                                                ("What is the GIL?", "could not be saved")])
+def test_a_vote_that_cannot_be_stored_is_acknowledged_and_the_user_told(
+        corpus, index_dir, tmp_path, caplog, question, expected):
+    with running(corpus, index_dir, tmp_path) as slack:  # the votes database is a directory
+        P.deliver(slack.url, P.event(P.mention(question)))
+        [post] = slack.fake.wait_for("chat.postMessage")
+        status, _ = P.deliver(slack.url, P.click(P.button(post.params["blocks"], "vote_up"),
+                                                 slack.fake.response_url("v")), kind="action")
+        [sorry] = slack.fake.wait_for("response/v")
+    assert status == 200
+    assert sorry.params["response_type"] == "ephemeral"
+    assert sorry.params["replace_original"] is False
+    assert expected in sorry.params["text"]
+    [logged] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert str(tmp_path) in logged.getMessage() and logged.exc_info is None
+
+
 def test_a_note_cannot_ping_mention_or_smuggle_links(slack, corpus):
     write_note(corpus, "evil.md", """---
 title: "<!channel> 緊急 <@U0BOSS> @here"
