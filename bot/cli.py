@@ -90,7 +90,7 @@ def _say(line: str):
 
 
 def cmd_build(args, paths) -> int:
-    report = store.build(paths.corpus, paths.index, full=args.full)
+    report = store.build(paths.corpus, paths.index, full=args.full, say=_say)
     for w in report.warnings:
         _say(f"warning: {w}")
     print(report.summary())

@@ -61,15 +61,21 @@ class LiveSearcher:
         if gen == self._refused:
             return
         try:
-            searcher = Searcher(load(self.index_dir), synonyms_file=self.synonyms_file)
+            data = load(self.index_dir)
         except IndexUnusable as err:
             self._refuse(gen, err)
+            return
+        try:
+            searcher = Searcher(data, synonyms_file=self.synonyms_file)
+        except (OSError, ValueError) as err:  # the synonyms file went missing or is not UTF-8
+            data.close()
+            self._refuse(gen, f"cannot read the synonyms: {err}")
             return
         old, self._searcher, self._refused = self._searcher, searcher, None
         old.data.close()
         self.say(f"now answering from {searcher.data.path.name} ({searcher.data.n_notes} notes)")
 
-    def _refuse(self, what: Path, err: Exception):
+    def _refuse(self, what: Path, err: Exception | str):
         if what != self._refused:  # say it once, not before every question
             self.say(f"keeping {self._searcher.data.path.name}: {err}")
         self._refused = what

@@ -9,7 +9,7 @@ import pexpect
 import pytest
 
 from bot import console
-from conftest import NOTES, run_module
+from conftest import run_module
 from index import store
 from index.search import Hit, Searcher
 

@@ -37,6 +37,20 @@ def test_an_unusable_generation_keeps_the_old_one_answering(corpus, built):
     assert live.status()["generation"] == "gen-000001"
 
 
+def test_a_synonyms_file_spoilt_while_running_keeps_the_old_generation_answering(
+        corpus, built, tmp_path):
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("GIL, グローバルインタプリタロック\n", encoding="utf-8")
+    said = []
+    live = LiveSearcher(built, say=said.append, synonyms_file=synonyms)
+    synonyms.write_bytes("GIL, ロック\n".encode("shift_jis"))
+    write_note(corpus, "new/kubernetes.md", "# Kubernetesのポッド\nポッドはコンテナの単位。\n")
+    store.build(corpus, built)
+    for _ in range(2):
+        assert paths(live.search("GILって何？"))[0] == "python/gil.md"
+    assert len(said) == 1 and said[0].startswith("keeping gen-000001: cannot read the synonyms")
+
+
 def test_questions_in_flight_never_fail_while_builds_publish(corpus, built):
     live = LiveSearcher(built, say=lambda _: None)
     errors, answered, done = [], [], threading.Event()
