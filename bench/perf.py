@@ -5,7 +5,7 @@ reports ratios -- machines here are shared and noisy, so ratios travel better th
 
 - analysis: notebot's Analyzer against fugashi's raw ``parse()`` of the same text (default
   output format), and against reading each word's lemma and part of speech through fugashi's
-  feature objects; CPU time, rounds alternate, medians are kept;
+  feature objects; CPU time over five passes, the three taking turns every few notes;
 - build: CPU time of a full build (``store.build(full=True)``, workers included) against
   raw-parsing the whole corpus on one core; its CPU time over its wall time says how many cores
   it kept busy;
@@ -48,6 +48,7 @@ from index.search import Searcher  # noqa: E402
 SIZES = {"1k": 1_000, "10k": 10_000, "20k": 20_000, "100k": 100_000}
 ANALYSIS_CHARS = 1_000_000
 ROUNDS = 5
+TURN_NOTES = 20
 COLD_RUNS = 5
 QUESTIONS = 500
 # A bm25s index and the cold-start script that answers from it, like `notebot ask` does.
@@ -108,8 +109,10 @@ def note_texts(corpus: Path, chars: int) -> list[str]:
 
 
 def analysis(texts: list[str]) -> dict:
-    """Characters per CPU second (median of alternating rounds) of three ways to analyse: CPU
-    time, not wall time, so that other work on a shared machine does not count."""
+    """Characters per CPU second of three ways to analyse. CPU time, not wall time, so that other
+    work on a shared machine does not count; and the three take turns every TURN_NOTES notes, so
+    that a slower spell of the machine (whole rounds of each differed by up to 15 %) falls on all
+    three alike."""
     import fugashi
 
     import unidic_lite
@@ -120,26 +123,28 @@ def analysis(texts: list[str]) -> dict:
     features = fugashi.Tagger()
     chars = sum(map(len, texts))
 
-    def raw_parse():
-        for t in texts:
+    def raw_parse(part):
+        for t in part:
             raw.parse(t)
 
-    def feature_objects():
-        for t in texts:
+    def feature_objects(part):
+        for t in part:
             for word in features(t):
                 word.feature.lemma, word.feature.pos1
 
-    def notebot():  # what a build does with each note's text
-        for t in texts:
+    def notebot(part):  # what a build does with each note's text
+        for t in part:
             analyzer.counts(t)
 
-    runs = {f.__name__: [] for f in (raw_parse, feature_objects, notebot)}
+    spent = dict.fromkeys((raw_parse, feature_objects, notebot), 0.0)
+    notebot(texts)  # its caches filled, as after the first notes of a build
     for _ in range(ROUNDS):
-        for f in (raw_parse, feature_objects, notebot):
-            started = time.process_time()
-            f()
-            runs[f.__name__].append(chars / (time.process_time() - started))
-    return {name: statistics.median(v) for name, v in runs.items()}
+        for start in range(0, len(texts), TURN_NOTES):
+            for f in spent:
+                started = time.process_time()
+                f(texts[start:start + TURN_NOTES])
+                spent[f] += time.process_time() - started
+    return {f.__name__: ROUNDS * chars / seconds for f, seconds in spent.items()}
 
 
 # A full build as `notebot build --full` makes it, then the fork server is stopped and waited
