@@ -50,12 +50,12 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
                         "run 'notebot build'" if never_built else "run 'notebot build --full'")]
     try:
         store.analyzer_for(data)
+        damaged = store.verify(data)
     except store.IndexUnusable as err:
         return [Finding("FAIL", "index", f"made with another analyzer: {err}",
                         "run 'notebot build --full'")]
     finally:
         data.close()
-    damaged = store.verify(index_dir)
     if damaged:
         return [Finding("FAIL", "index", f"damaged in {data.path}: {', '.join(damaged)} "
                         "(not what the build wrote)", "run 'notebot build --full'")]

@@ -227,15 +227,11 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-def verify(index_dir: str | os.PathLike) -> list[str]:
-    """The files of the current generation whose content is not what the build wrote (by CRC-32;
-    reads the whole index). Raises IndexUnusable as ``load`` does."""
-    data = load(index_dir)
-    try:
-        return [name for name, crc in data.manifest["checksums"].items()
-                if _crc32(data.path / name) != crc]
-    finally:
-        data.close()
+def verify(data: IndexData) -> list[str]:
+    """The files of a loaded generation whose content is not what the build wrote (by CRC-32;
+    reads the whole index)."""
+    return [name for name, crc in data.manifest["checksums"].items()
+            if _crc32(data.path / name) != crc]
 
 
 def _link(src: Path, dst: Path):
