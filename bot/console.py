@@ -104,7 +104,7 @@ def run(searcher: Searcher, k: int = 3, history: Path | None = None) -> int:
     console = Console(searcher, k=k, color=color)
     if not interactive:
         for raw in sys.stdin.buffer:
-            if not console.handle(raw.decode("utf-8", errors="replace")):
+            if not console.handle(raw.decode("utf-8-sig", errors="replace")):  # -sig: no BOM
                 break
         return 0
     from prompt_toolkit import PromptSession

@@ -166,6 +166,12 @@ def test_piped_the_console_reads_commands_and_prints_plain_text(corpus, built):
     assert "never read" not in out
 
 
+def test_piped_input_with_a_byte_order_mark_starts_with_its_first_command(corpus, built):
+    result = run_module("console", "--corpus", corpus, "--index", built,
+                        stdin="\ufeffq\nGILって何？\n".encode())
+    assert result.returncode == 0 and result.stdout.decode() == ""
+
+
 @pytest.mark.parametrize("line", ["", "   ", "o", "o 0", "o -1", "o 99", "o ²", "o ١", "m", "more",
                                   "\x00\x1b[2J", "😀" * 1000, "<!channel>", "q" * 10_000])
 def test_no_input_line_breaks_the_console(built, line):
