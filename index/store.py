@@ -197,18 +197,34 @@ def _fsync_dir(path: Path):
         os.close(fd)
 
 
-def _write_bytes(path: Path, data: bytes):
+def _write_bytes(path: Path, data: bytes) -> int:
+    """Write ``data`` durably; returns its CRC-32."""
     with open(path, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    return zlib.crc32(data)
 
 
-def _save_array(path: Path, array: np.ndarray):
+class _Checksummed:
+    """A file being written, with the CRC-32 of what was written to it so far."""
+
+    def __init__(self, f):
+        self.f, self.crc = f, 0
+
+    def write(self, data) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        return self.f.write(data)
+
+
+def _save_array(path: Path, array: np.ndarray) -> int:
+    """Write ``array`` durably as .npy; returns the file's CRC-32."""
     with open(path, "wb") as f:
-        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        out = _Checksummed(f)
+        np.save(out, np.ascontiguousarray(array), allow_pickle=False)
         f.flush()
         os.fsync(f.fileno())
+    return out.crc
 
 
 def _load_array(path: Path) -> np.ndarray:
@@ -652,19 +668,22 @@ def _smallest(counts: np.ndarray) -> np.ndarray:
     return counts.astype(np.uint16 if not len(counts) or counts.max() < 2**16 else np.int64)
 
 
-def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, records):
+def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, records) -> dict:
     """Write a segment from term-major ``postings`` (notes × terms, title << 32 | body), body
-    ``lengths`` and stored ``records`` (JSON lines), all in note order."""
+    ``lengths`` and stored ``records`` (JSON lines), all in note order; returns each file's
+    CRC-32 by name."""
     # title << 32 | body as two uint32 columns (little-endian: body first), without copies.
     body, title = np.asarray(postings.data, dtype="<i8").view("<u4").reshape(-1, 2).T
     offsets, crc32 = [0], []
-    with open(gen / f"{name}.docs.jsonl", "wb") as out:
+    with open(gen / f"{name}.docs.jsonl", "wb") as f:
+        out = _Checksummed(f)
         for record in records:
             out.write(record)
             offsets.append(offsets[-1] + len(record))
             crc32.append(zlib.crc32(record))
-        out.flush()
-        os.fsync(out.fileno())
+        f.flush()
+        os.fsync(f.fileno())
+    checksums = {f"{name}.docs.jsonl": out.crc}
     arrays = {"indptr": postings.indptr.astype(np.int64),
               "notes": postings.indices.astype(np.int32, copy=False),
               "title": _smallest(title),
@@ -673,7 +692,8 @@ def _write_segment(gen: Path, name: str, postings: sp.csc_matrix, lengths, recor
               "docs.offsets": np.asarray(offsets, dtype=np.int64),
               "docs.crc32": np.asarray(crc32, dtype=np.uint32)}
     for part, array in arrays.items():
-        _save_array(gen / f"{name}.{part}.npy", array)
+        checksums[f"{name}.{part}.npy"] = _save_array(gen / f"{name}.{part}.npy", array)
+    return checksums
 
 
 def _segment_files(name: str) -> list[str]:
@@ -731,7 +751,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
                                   for m in moved], dtype=np.int64)
         records = (new.records[m.number] if m.segment is None
                    else _record(prev.segments[m.segment], m.number) for m in moved)
-        _write_segment(gen, name, postings, moved_lengths, records)
+        checksums.update(_write_segment(gen, name, postings, moved_lengths, records))
         segment_names.append(name)
         lengths.append(moved_lengths)
 
@@ -756,11 +776,12 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
         df[:len(indptr) - 1] += np.diff(indptr)
     if len(deleted):
         df -= _term_counts(kept[0], deleted, n_terms)
-    _save_array(gen / "idf.npy", idf(df, int(live.sum())))
-    _save_array(gen / "df.npy", df.astype(np.int32))
-    _save_array(gen / "norm.npy", norm)
-    _save_array(gen / "deleted.npy", deleted.astype(np.int64))
-    _write_bytes(gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))
+    checksums["idf.npy"] = _save_array(gen / "idf.npy", idf(df, int(live.sum())))
+    checksums["df.npy"] = _save_array(gen / "df.npy", df.astype(np.int32))
+    checksums["norm.npy"] = _save_array(gen / "norm.npy", norm)
+    checksums["deleted.npy"] = _save_array(gen / "deleted.npy", deleted.astype(np.int64))
+    checksums["vocab.json"] = _write_bytes(
+        gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))
 
     ordered = [m.meta for m in members]
     manifest = {
@@ -774,8 +795,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
                   "doc": [docs[m["path"]] for m in ordered]},
         "skipped": skipped,
         "files": {p.name: p.stat().st_size for p in sorted(gen.iterdir())},
-        "checksums": {p.name: checksums[p.name] if p.name in checksums else _crc32(p)
-                      for p in sorted(gen.iterdir())},
+        "checksums": {p.name: checksums[p.name] for p in sorted(gen.iterdir())},
     }
     _write_bytes(gen / "manifest.json", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
     _fsync_dir(gen)
