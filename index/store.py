@@ -24,8 +24,9 @@ whenever the record is read: a damaged one is reported, never shown). Segments a
 rewritten: the next generation hard-links them. A build analyses only new and changed notes and
 writes them, with the notes of the previous small segment, as one new small segment next to the
 large one; only when the small segment and the deleted notes grow past ``MERGE_FRACTION`` of the
-large one does it rewrite everything as one segment (without analysing again). So adding a note to a large index
-costs about as much as the notes added since the last merge, not the whole index.
+large one does it rewrite everything as one segment (without analysing again). So adding a note
+to a large index costs about as much as the notes added since the last merge, not the whole
+index.
 
 BM25F scores are computed when a question is asked, from the counts, ``norm`` and ``idf``: the
 same arithmetic as computing them at build time, so the numbers are identical.
