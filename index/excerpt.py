@@ -4,7 +4,8 @@ A note is cut into sentences (at 。！？!? and line breaks); windows of consec
 up to ``max_chars`` long are scored by the distinct question terms they contain, each weighted by
 its idf among the note's own sentences; the best window wins, the earliest on ties, and grows
 with neighbouring sentences while it fits. A single sentence longer than ``max_chars`` is cut
-around its matches and marked with "…". Matching is done on the NFKC-normalised text, but the excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
+around its matches and marked with "…". Matching is done on the NFKC-normalised text, but the
+excerpt quotes the note as written (ＧＩＬ stays ＧＩＬ, （ stays （).
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
-from .analyzer import _CONTROL, nfkc_runs
+from .analyzer import _CONTROL, _NOT_NFKC, nfkc_runs
 
 MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
@@ -52,14 +55,19 @@ def sentences(text: str) -> list[str]:
 def _spans(text: str):
     """Each sentence as (start, end, sentence): where it is in ``text``, and as sentences()
     gives it."""
-    for m in _SENTENCE.finditer(text):
-        s = _SPACES.sub(" ", m.group()).strip()
+    start = 0
+    for piece in _SENTENCE.findall(text):  # (they follow each other: the text, cut)
+        end = start + len(piece)
+        line = piece[:-1] if piece.endswith("\n") else piece
+        # (most sentences have nothing to fold, which str methods tell faster than _SPACES)
+        s = line.strip() if line.isprintable() and "  " not in line else \
+            _SPACES.sub(" ", piece).strip()
         if s:
-            yield m.start(), m.end(), s
+            yield start, end, s
+        start = end
 
 
-@dataclass(frozen=True)
-class Needle:
+class Needle(NamedTuple):
     """A question term as it can be found in note text: ``text`` (normalised, lower case) stands
     for ``term``, worth ``weight``; ``shown`` says whether it is highlighted (bigrams are not)."""
 
@@ -118,10 +126,12 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS,
 def _local_weights(needles: list[Needle], matches: list) -> dict[str, float]:
     """Each term's weight times its idf among the note's sentences: a word found in every
     sentence of a note (its subject) tells nothing about where in the note the answer is."""
-    n = len(matches)
-    df = Counter(term for found in matches for term in {needle.term for needle, _ in found})
-    return {nd.term: nd.weight * math.log1p((n - df[nd.term] + 0.5) / (df[nd.term] + 0.5))
-            for nd in needles}
+    n, df = len(matches), Counter()
+    for found in matches:
+        df.update({needle.term for needle, _ in found})
+    idf = {term: math.log1p((n - df[term] + 0.5) / (df[term] + 0.5))
+           for term in {nd.term for nd in needles}}
+    return {nd.term: nd.weight * idf[nd.term] for nd in needles}
 
 
 def _widen(sents: list[str], i: int, j: int, max_chars: int) -> tuple[int, int]:
@@ -148,15 +158,20 @@ def _all_matches(text: str, spans: list, needles: list[Needle]) -> list[list]:
         return [_matches(s, needles) for _, _, s in spans]
     starts = [start for start, _, _ in spans]
     found = [[] for _ in spans]
+    moved = not isinstance(origin, range)  # (else offsets are the same in both)
     for n in needles:
-        at, last = _find(low, n.text), -1
+        # (most needles can be anywhere: str.find alone finds them)
+        find = partial(_find, low) if _ALNUM_CHARS & {n.text[0], n.text[-1]} else low.find
+        at, last = find(n.text), -1
         while at >= 0:
-            start, end = _written(origin, at, at + len(n.text))
+            start, end = at, at + len(n.text)
+            if moved:
+                start, end = _written(origin, start, end)
             k = bisect_right(starts, start) - 1
             if k != last and end <= spans[k][1]:  # the first time in this sentence, and in it
                 found[k].append((n, text[start:end]))
                 last = k
-            at = _find(low, n.text, at + 1)
+            at = find(n.text, at + 1)
     return found
 
 
@@ -199,11 +214,27 @@ def _find(text: str, needle: str, start: int = 0) -> int:
     return -1
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u3099\u309a\uff9e\uff9f]")
+
+
+def _each_char(run: re.Match) -> str:
+    return "".join([unicodedata.normalize("NFKC", char) for char in run.group()])
+
+
 def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     """``text`` normalised as normalize() does it, and for each of its offsets (and its end) the
     offset in ``text`` it comes from. A run that NFKC changes is normalised a character (with
     its combining marks) at a time: … → ... and ｶﾞ → ガ change the length, and one run may hold
-    both."""
+    both. Most notes have no combining marks and nothing that NFKC makes longer: then each
+    character is normalised on its own and offsets do not move."""
+    if not _COMBINING.search(text):
+        norm = _NOT_NFKC.sub(_each_char, text)
+        if len(norm) == len(text):
+            return _CONTROL.sub(" ", norm), range(len(text) + 1)
+    return _normalize_by_units(text)
+
+
+def _normalize_by_units(text: str) -> tuple[str, list[int]]:
     parts, origin, done = [], [], 0
     for start, end in nfkc_runs(text):
         parts.append(text[done:start])

@@ -152,7 +152,7 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
             total[deleted] = 0.0
             reach = sum(bounds[j] for j in order[n:]) * (1 + 1e-6) + 1e-6
             if within is None:  # (a pass over every note: only tried before a common term)
-                candidates = np.flatnonzero(total + reach >= _kth_best(total, k))
+                candidates = np.flatnonzero(total >= np.float64(_kth_best(total, k) - reach))
                 within = candidates if 4 * len(candidates) < sizes[i] else None
             else:
                 within = within[total[within] + reach >= _kth_best(total[within], k)]
@@ -168,9 +168,10 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                 notes, scores = kept or every()
             else:  # the notes within reach that have the term
                 mine = seg.notes[lo:hi]
-                at = np.searchsorted(mine, within - seg.start)
+                wanted = (within - seg.start).astype(mine.dtype)  # (else numpy copies mine)
+                at = np.searchsorted(mine, wanted)
                 found = at < len(mine)
-                found[found] = mine[at[found]] == (within - seg.start)[found]
+                found[found] = mine[at[found]] == wanted[found]
                 at, notes = at[found], within[found]
                 scores = kept[1][at] if kept else term_scores(
                     seg.title[lo:hi][at], seg.body[lo:hi][at], norm.take(notes),

@@ -78,12 +78,15 @@ class Searcher:
         # A bigram inside a word the notes know adds little to the word; one that crosses words
         # or lies in a word the notes don't know (a compound split otherwise) adds more.
         japanese = {(t.start, t.end) for t in tokens if not t.term.isascii()}
-        known = [(t.start, t.end) for t in tokens
-                 if not is_bigram(t.term) and t.term in self.data.vocab]
+        word_end = Counter()  # how far a known word reaches from each offset it covers
+        for t in tokens:
+            if not is_bigram(t.term) and t.term in self.data.vocab:
+                for at in range(t.start, t.end):
+                    word_end[at] = max(word_end[at], t.end)
         counts = Counter()
         for t in tokens:
             if is_bigram(t.term):
-                if any(s <= t.start and t.end <= e for s, e in known):
+                if word_end[t.start] >= t.end:
                     counts[t.term] += INNER_BIGRAM_WEIGHT
                 elif not _HIRAGANA.fullmatch(t.term[1:]):  # not just particles and endings
                     counts[t.term] += BIGRAM_WEIGHT
@@ -115,21 +118,23 @@ class Searcher:
     def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
         """What the excerpt looks for: each known term's lemma and its spelling in the question
         ``text``, weighted by idf (bigrams without their mark, and not highlighted)."""
+        idf = dict(zip(terms, self.data.idf[[self.data.vocab[t] for t in terms]].tolist()))
         needles = {}
         for token in tokens:
             weight = terms.get(token.term)
             if weight is None:
                 continue
-            idf = float(self.data.idf[self.data.vocab[token.term]])
             if is_bigram(token.term):
                 # Inside a passage a bigram is the best clue to where the word is, even inside
                 # a known word: full bigram weight here, whatever it had for ranking.
                 chars = token.term[1:]
-                needles[chars] = excerpt_mod.Needle(chars, token.term, BIGRAM_WEIGHT * idf,
-                                                    shown=False)
+                needles[chars] = excerpt_mod.Needle(chars, token.term,
+                                                    BIGRAM_WEIGHT * idf[token.term], shown=False)
                 continue
             for spelling in (token.term, text[token.start:token.end].lower()):
-                needles.setdefault(spelling, excerpt_mod.Needle(spelling, token.term, weight * idf))
+                if spelling not in needles:
+                    needles[spelling] = excerpt_mod.Needle(spelling, token.term,
+                                                           weight * idf[token.term])
         return [n for n in needles.values() if n.text]
 
     def _hit(self, i: int, score: float, needles: list, expect: re.Pattern | None) -> Hit:

@@ -187,3 +187,28 @@ def test_searching_the_whole_note_finds_what_searching_each_sentence_finds():
         for needle, written in itertools.chain.from_iterable(found):  # quoted from its place
             # ("": a sentence that lower() lengthens, İ → i̇, has no offsets to quote from)
             assert not written or needle.text in normalize(written).lower(), (text, written)
+
+
+def test_the_quick_ways_give_what_the_careful_ways_give():
+    """Most notes are normalised a character at a time with offsets kept as they are, and cut
+    into sentences with str methods; that must be what the unit by unit normalisation (with
+    its offsets) and the plain regular expressions give."""
+    import random
+
+    def sentences_by_regex(text):
+        folded = ((m, excerpt._SPACES.sub(" ", m.group()).strip())
+                  for m in excerpt._SENTENCE.finditer(text))
+        return [(m.start(), m.end(), s) for m, s in folded if s]
+
+    rnd = random.Random(11)
+    pieces = ["設定", "カナ", "ab", " ", "  ", "。", "！", "?", "\n", "\t", "\r", "\u3000", "\xa0",
+              "\x85", "\x00", "\x1f", "\x9f", "\ud800", "\u2028", "\u200b", "\ufeff", "（", "「",
+              "・", "ＧＩＬ", "…", "℃", "ﬁ", "ｶ", "\uff9e", "\u3099", "\u1100\u1161", "㈱", "İ"]
+    quick = 0
+    for _ in range(5000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        norm, origin = excerpt._normalize_with_origin(text)
+        quick += isinstance(origin, range)
+        assert (norm, list(origin)) == excerpt._normalize_by_units(text), repr(text)
+        assert list(excerpt._spans(text)) == sentences_by_regex(text), repr(text)
+    assert 1000 < quick < 4000  # (both ways were taken)
