@@ -126,12 +126,10 @@ def best(text: str, needles: list[Needle], max_chars: int = MAX_CHARS,
 def _local_weights(needles: list[Needle], matches: list) -> dict[str, float]:
     """Each term's weight times its idf among the note's sentences: a word found in every
     sentence of a note (its subject) tells nothing about where in the note the answer is."""
-    n, df = len(matches), Counter()
-    for found in matches:
-        df.update({needle.term for needle, _ in found})
-    idf = {term: math.log1p((n - df[term] + 0.5) / (df[term] + 0.5))
-           for term in {nd.term for nd in needles}}
-    return {nd.term: nd.weight * idf[nd.term] for nd in needles}
+    n = len(matches)
+    df = Counter(term for found in matches for term in {needle.term for needle, _ in found})
+    return {nd.term: nd.weight * math.log1p((n - df[nd.term] + 0.5) / (df[nd.term] + 0.5))
+            for nd in needles}
 
 
 def _widen(sents: list[str], i: int, j: int, max_chars: int) -> tuple[int, int]:
@@ -161,7 +159,8 @@ def _all_matches(text: str, spans: list, needles: list[Needle]) -> list[list]:
     moved = not isinstance(origin, range)  # (else offsets are the same in both)
     for n in needles:
         # (most needles can be anywhere: str.find alone finds them)
-        find = partial(_find, low) if _ALNUM_CHARS & {n.text[0], n.text[-1]} else low.find
+        find = partial(_find, low) if n.text[0] in _ALNUM_CHARS or n.text[-1] in _ALNUM_CHARS \
+            else low.find
         at, last = find(n.text), -1
         while at >= 0:
             start, end = at, at + len(n.text)

@@ -192,21 +192,29 @@ def _every(seg: Postings, lo: int, hi: int, norm, term_idf, params: Params):
 
 
 def _kth_best(scores: np.ndarray, k: int) -> float:
-    """The k-th best of ``scores``, or 0 if fewer than k are positive. When common terms match
-    most notes, ordering them all would cost more than scoring: if k notes reach half the best
-    score, the k-th best is among those, so look there first; else among the positive ones."""
+    """The k-th best of ``scores``, or 0 if fewer than k are positive."""
+    return _best(scores, k)[0]
+
+
+def _best(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """The k-th best of ``scores`` and where the scores at least that high are; or 0 and where
+    the positive ones are, if fewer than k are positive. When common terms match most notes,
+    ordering them all would cost more than scoring: if k notes reach half the best score, the
+    k-th best is among those, so look there first; else among the positive ones."""
     best = scores.max(initial=0.0)
-    top = scores[scores >= best / 2] if best > 0 else scores[:0]
+    top = np.flatnonzero(scores >= best / 2) if best > 0 else np.zeros(0, np.intp)
     if len(top) < k:
-        top = scores[scores > 0]
-    return float(np.partition(top, len(top) - k)[len(top) - k]) if 0 < k <= len(top) else 0.0
+        top = np.flatnonzero(scores > 0)
+    if not 0 < k <= len(top):
+        return 0.0, top
+    kth = np.partition(scores[top], len(top) - k)[len(top) - k]
+    return float(kth), top[scores[top] >= kth]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` best positive scores, best first (ties: lower index first)."""
     if k <= 0:
         return np.zeros(0, np.intp)
-    kth = _kth_best(scores, k)  # all the notes tied at the k-th place are candidates
-    candidates = np.flatnonzero(scores >= kth if kth > 0 else scores > 0)
+    _, candidates = _best(scores, k)  # all the notes tied at the k-th place are candidates
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:k]
