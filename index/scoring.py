@@ -176,7 +176,7 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                 scores = kept[1][at] if kept else term_scores(
                     seg.title[lo:hi][at], seg.body[lo:hi][at], norm.take(notes),
                     term_idf[t], params)
-            total[notes] += weights[i] * scores  # (a note is in a term's postings once)
+            np.add.at(total, notes, scores if weights[i] == 1 else weights[i] * scores)
     total[deleted] = 0.0
     return total
 
