@@ -120,14 +120,19 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     ``cache``: where the scores of common terms are kept between questions (see ScoreCache).
     """
     total = np.zeros(len(norm), dtype=np.float32)
-    lists = [[(n, seg, int(seg.indptr[t]), int(seg.indptr[t + 1]))
-              for n, seg in enumerate(segments) if t + 1 < len(seg.indptr)] for t in term_ids]
+    ids = np.asarray(term_ids, dtype=np.intp)
+    lists = [[] for _ in term_ids]  # each term's postings: (segment number, segment, lo, hi)
+    for n, seg in enumerate(segments):
+        inside = np.flatnonzero(ids + 1 < len(seg.indptr))
+        los, his = seg.indptr[ids[inside]].tolist(), seg.indptr[ids[inside] + 1].tolist()
+        for i, lo, hi in zip(inside.tolist(), los, his):
+            lists[i].append((n, seg, lo, hi))
     sizes = [sum(hi - lo for *_, lo, hi in parts) for parts in lists]
-    bounds = [w * float(term_idf[t]) * (params.k1 + 1.0 + params.delta)
-              for t, w in zip(term_ids, weights)]
+    idf_of = term_idf[ids].tolist()
+    bounds = [w * f * (params.k1 + 1.0 + params.delta) for w, f in zip(weights, idf_of)]
     # Rarest first (by idf, not by postings: those include deleted notes, and the order of the
     # sum must not depend on how the index is cut into segments, to the last bit).
-    order = sorted(range(len(lists)), key=lambda i: -term_idf[term_ids[i]])
+    order = sorted(range(len(lists)), key=lambda i: -idf_of[i])
     # The rarest terms' postings, up to BATCH_POSTINGS in all, are scored in one go: most of a
     # question's terms have a few postings each, where numpy's cost per call is what counts.
     first, batched = 0, 0
@@ -197,24 +202,23 @@ def _kth_best(scores: np.ndarray, k: int) -> float:
 
 
 def _best(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
-    """The k-th best of ``scores`` and where the scores at least that high are; or 0 and where
-    the positive ones are, if fewer than k are positive. When common terms match most notes,
-    ordering them all would cost more than scoring: if k notes reach half the best score, the
-    k-th best is among those, so look there first; else among the positive ones."""
+    """The k-th best of ``scores`` (0 if fewer than k are positive), and where to look for the
+    k best: among the scores at least half the best, if k of them are, else the positive ones.
+    When common terms match most notes, ordering them all would cost more than scoring."""
     best = scores.max(initial=0.0)
     top = np.flatnonzero(scores >= best / 2) if best > 0 else np.zeros(0, np.intp)
     if len(top) < k:
         top = np.flatnonzero(scores > 0)
     if not 0 < k <= len(top):
         return 0.0, top
-    kth = np.partition(scores[top], len(top) - k)[len(top) - k]
-    return float(kth), top[scores[top] >= kth]
+    return float(np.partition(scores[top], len(top) - k)[len(top) - k]), top
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` best positive scores, best first (ties: lower index first)."""
     if k <= 0:
         return np.zeros(0, np.intp)
-    _, candidates = _best(scores, k)  # all the notes tied at the k-th place are candidates
+    kth, top = _best(scores, k)
+    candidates = top[scores[top] >= kth]  # (all the notes tied at the k-th place)
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:k]
