@@ -157,7 +157,11 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
             total[deleted] = 0.0
             reach = sum(bounds[j] for j in order[n:]) * (1 + 1e-6) + 1e-6
             if within is None:  # (a pass over every note: only tried before a common term)
-                candidates = np.flatnonzero(total >= np.float64(_kth_best(total, k) - reach))
+                kth, top = _best(total, k)
+                floor, near = np.float64(kth - reach), total[top]
+                # (the notes that reach the floor are among the best ones if it is that high)
+                candidates = top[near >= floor] if len(top) and floor >= near.min() else \
+                    np.flatnonzero(total >= floor)
                 within = candidates if 4 * len(candidates) < sizes[i] else None
             else:
                 within = within[total[within] + reach >= _kth_best(total[within], k)]

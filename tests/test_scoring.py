@@ -76,3 +76,36 @@ def test_pruned_scoring_finds_the_same_notes_as_scoring_everything(tmp_path, mon
         assert pruned_something or batch > 10_000  # the test corpus does make it prune
     finally:
         data.close()
+
+
+def test_pruning_keeps_a_note_that_the_common_terms_lift_past_the_leader(tmp_path, monkeypatch):
+    """After the rare terms, note B is far behind A (under half its score), but B holds every
+    common term of the question many times and A none: B must stay within reach and win."""
+    from index import scoring, store
+    from index.scoring import accumulate
+
+    common = "設定。障害。監視。"
+    notes = {"a": "珊瑚。", "b": "灯台。" + common * 5}
+    notes.update({f"light{i}": "灯台。" for i in range(9)})
+    notes.update({f"common{i}": common for i in range(29)})
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    for name, text in notes.items():
+        (corpus / f"{name}.md").write_text(f"# メモ\n{text}\n", encoding="utf-8")
+    store.build(corpus, tmp_path / "index", workers=1)
+    data = store.load(tmp_path / "index")
+    try:
+        ids = [data.vocab[t] for t in ("珊瑚", "灯台", "設定", "障害", "監視")]
+        weights = [0.2, 0.2, 1.0, 1.0, 1.0]
+        monkeypatch.setattr(scoring, "BATCH_POSTINGS", 0)  # each term on its own, rarest first
+        rest = (data.norm, data.idf, data.params, data.deleted)
+        segments = [s.postings for s in data.segments]
+        rare = accumulate(segments, ids[:2], weights[:2], *rest)
+        full = accumulate(segments, ids, weights, *rest)
+        pruned = accumulate(segments, ids, weights, *rest, 1)
+        notes = data.manifest["notes"]
+        a, b = (notes["doc"][notes["path"].index(p)] for p in ("a.md", "b.md"))
+        assert 0 < rare[b] < rare[a] / 2
+        assert top_k(full, 1).tolist() == top_k(pruned, 1).tolist() == [b]
+    finally:
+        data.close()
