@@ -164,7 +164,8 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                     np.flatnonzero(total >= floor)
                 within = candidates if 4 * len(candidates) < sizes[i] else None
             else:
-                within = within[total[within] + reach >= _kth_best(total[within], k)]
+                near = total[within]
+                within = within[near >= np.float64(_kth_best(near, k) - reach)]
         t = term_ids[i]
         for s, seg, lo, hi in lists[i]:
             every = partial(_every, seg, lo, hi, norm, term_idf[t], params)
