@@ -540,3 +540,37 @@ def test_concurrent_asks_through_load_fresh_while_the_corpus_changes(corpus, bui
         t.join(timeout=120)
     assert errors == []
     assert top_paths(built, "追加2-2")[0] == "churn/2-2.md"
+
+
+def test_a_build_leaves_the_cycle_collector_as_it_found_it(tmp_path, monkeypatch):
+    """A build turns Python's cycle collector off while it runs (see store._no_gc): it must be
+    back on afterwards, after a failed build too, and stay off if it was off before."""
+    import gc
+
+    write_note(tmp_path / "notes", "a.md", "# メモ\n本文。\n")
+    seen = []
+    real = store._publish
+
+    def publish(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(store, "_publish", publish)
+    store.build(tmp_path / "notes", tmp_path / "index", workers=1)
+    assert seen == [False] and gc.isenabled()
+
+    def fail(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "_publish", fail)
+    write_note(tmp_path / "notes", "b.md", "# メモ\n本文。\n")
+    with pytest.raises(OSError):
+        store.build(tmp_path / "notes", tmp_path / "index", workers=1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(store, "_publish", real)
+        store.build(tmp_path / "notes", tmp_path / "index", workers=1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
