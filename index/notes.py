@@ -46,7 +46,9 @@ class FileInfo:
     path: str
     abspath: str
     size: int
-    mtime_ns: int
+    # The later of its modification and status-change times: any edit moves it, even one that
+    # keeps the size and sets the modification time back (cp -p, touch -r, rsync -t).
+    changed_ns: int
 
 
 @dataclass
@@ -99,7 +101,8 @@ def scan(root: str | os.PathLike) -> Scan:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            result.files.append(FileInfo(rel, abspath, st.st_size, st.st_mtime_ns))
+            result.files.append(FileInfo(rel, abspath, st.st_size,
+                                           max(st.st_mtime_ns, st.st_ctime_ns)))
     return result
 
 

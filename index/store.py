@@ -7,7 +7,7 @@ Layout of an index directory::
     gen-000007/       one complete generation, never changed once published
         manifest.json     format, analyzer and scoring settings, segments, file sizes and
                           CRC-32s (sizes checked on every load, CRCs by ``verify``), and the
-                          notes (path, size, mtime, hash, number) as columns
+                          notes (path, size, change time, hash, number) as columns
         vocab.json        the terms; a term's position is its id
         df.npy            in how many of the notes in use each term is (0: only in replaced or
                           removed notes -- such a term is not in IndexData.vocab)
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp  # imported where a build needs it: `ask` starts 0.1 s sooner
 
 FORMAT = "notebot-index"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save: starting two
 # from the fork server took 0.5 s here, and one core analyses about 300 notes a second.
@@ -330,7 +330,7 @@ def _load_generation(gen: Path) -> IndexData:
                 and np.isfinite(norm).all() and (norm >= 0).all() and (df >= 0).all()):
             raise IndexUnusable(f"{gen}: idf.npy, norm.npy or df.npy is damaged")
         if (len(term_idf) != len(vocab_list) or len(df) != len(vocab_list) or len(norm) != n_docs
-                or not len(notes["path"]) == len(notes["size"]) == len(notes["mtime_ns"])
+                or not len(notes["path"]) == len(notes["size"]) == len(notes["changed_ns"])
                 == len(notes["hash"]) == len(numbers) == n_docs - len(deleted)
                 or not np.all((numbers >= 0) & (numbers < n_docs))
                 or not np.all((deleted >= 0) & (deleted < n_docs))):
@@ -380,7 +380,7 @@ def _as_scanned(manifest: dict, scan: notes_mod.Scan) -> bool:
     settled by three list comparisons (notes are recorded in the order a scan finds them)."""
     notes = manifest["notes"]
     return (not manifest.get("skipped") and [f.path for f in scan.files] == notes["path"]
-            and [f.mtime_ns for f in scan.files] == notes["mtime_ns"]
+            and [f.changed_ns for f in scan.files] == notes["changed_ns"]
             and [f.size for f in scan.files] == notes["size"])
 
 
@@ -389,9 +389,9 @@ def stale_reason(manifest: dict, scan: notes_mod.Scan) -> str | None:
     if _as_scanned(manifest, scan):
         return None
     notes = manifest["notes"]
-    known = dict(zip(notes["path"], zip(notes["size"], notes["mtime_ns"])))
+    known = dict(zip(notes["path"], zip(notes["size"], notes["changed_ns"])))
     known.update({p: tuple(v) for p, v in manifest.get("skipped", {}).items()})
-    found = {f.path: (f.size, f.mtime_ns) for f in scan.files}
+    found = {f.path: (f.size, f.changed_ns) for f in scan.files}
     if found == known:
         return None
     added = found.keys() - known.keys()
@@ -511,7 +511,7 @@ def _previous(index_dir: Path, analyzer: Analyzer, report: BuildReport) -> Index
 class _Member:
     """A note of the new generation: where its counts and record come from."""
 
-    meta: dict               # path, size, mtime_ns, hash
+    meta: dict               # path, size, changed_ns, hash
     segment: int | None      # index of its segment in the previous generation; None: analysed
     number: int              # its number within that segment, or among the analysed notes
 
@@ -521,7 +521,7 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
           workers: int | None = None, say=lambda line: None) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the notes under ``corpus``.
 
-    Only new or changed notes (by size and mtime, then content hash) are analysed, unless
+    Only new or changed notes (by size and change time, then content hash) are analysed, unless
     ``full``. Builds are serialised by a lock; the new generation is published atomically.
     A stored note of the previous generation found damaged on the way makes it a full build.
     ``say`` hears when the build must wait for another one to finish.
@@ -578,15 +578,16 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildRepo
             ends = list(itertools.accumulate(seg.n_docs for seg in prev.segments))
             n = prev.manifest["notes"]
             old = {p: (s, m, h, d) for p, s, m, h, d in
-                   zip(n["path"], n["size"], n["mtime_ns"], n["hash"], n["doc"])}
+                   zip(n["path"], n["size"], n["changed_ns"], n["hash"], n["doc"])}
         vocab = {} if prev is None else dict(zip(prev.terms, range(len(prev.terms))))
 
         members, jobs, kept = [], [], 0
         for info in scan.files:
             was = old.get(info.path)
-            if was and was[:2] == (info.size, info.mtime_ns):
+            if was and was[:2] == (info.size, info.changed_ns):
                 members.append(_located(ends, was[3], dict(
-                    path=info.path, size=info.size, mtime_ns=info.mtime_ns, hash=was[2])))
+                    path=info.path, size=info.size, changed_ns=info.changed_ns,
+                    hash=was[2])))
                 kept += 1
             else:
                 jobs.append((info, was[2] if was else None))
@@ -600,10 +601,11 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildRepo
             for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
                 info, _ = jobs[at]
                 slot, was, at = job_slots[at], old.get(info.path), at + 1
-                meta = dict(path=info.path, size=info.size, mtime_ns=info.mtime_ns, hash=digest)
+                meta = dict(path=info.path, size=info.size, changed_ns=info.changed_ns,
+                            hash=digest)
                 if digest is None:
                     report.warnings.append(f"{info.path}: skipped: {reason}")
-                    skipped[info.path] = [info.size, info.mtime_ns]
+                    skipped[info.path] = [info.size, info.changed_ns]
                 elif not fresh:
                     members[slot] = _located(ends, was[3], meta)
                 else:
@@ -809,7 +811,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "segments": [{"name": n} for n in segment_names],
         "notes": {"path": [m["path"] for m in ordered], "size": [m["size"] for m in ordered],
-                  "mtime_ns": [m["mtime_ns"] for m in ordered],
+                  "changed_ns": [m["changed_ns"] for m in ordered],
                   "hash": [m["hash"] for m in ordered],
                   "doc": [docs[m["path"]] for m in ordered]},
         "skipped": skipped,

@@ -574,3 +574,21 @@ def test_a_build_leaves_the_cycle_collector_as_it_found_it(tmp_path, monkeypatch
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_edit_that_keeps_the_size_and_sets_the_time_back_is_seen(tmp_path):
+    """cp -p, touch -r or rsync -t can leave an edited note with its old size and modification
+    time; its status-change time still moves, and the build must analyse the note again."""
+    note = write_note(tmp_path / "notes", "a.md", "# メモ\nGILの話。\n")
+    store.build(tmp_path / "notes", tmp_path / "index", workers=1)
+    before = os.stat(note)
+    note.write_text("# メモ\nCPUの話。\n", encoding="utf-8")  # (the same number of bytes)
+    os.utime(note, ns=(before.st_atime_ns, before.st_mtime_ns))
+    while os.stat(note).st_ctime_ns <= before.st_ctime_ns:  # (a coarse clock: wait a tick)
+        time.sleep(0.01)
+        os.utime(note, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(note)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    report = store.build(tmp_path / "notes", tmp_path / "index", workers=1)
+    assert report.changed == 1
+    assert top_paths(tmp_path / "index", "CPU") == ["a.md"]
