@@ -805,6 +805,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
         gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))
 
     ordered = [m.meta for m in members]
+    files = sorted(gen.iterdir())
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "analyzer": analyzer.settings(), "scoring": params.to_dict(),
@@ -815,8 +816,8 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
                   "hash": [m["hash"] for m in ordered],
                   "doc": [docs[m["path"]] for m in ordered]},
         "skipped": skipped,
-        "files": {p.name: p.stat().st_size for p in sorted(gen.iterdir())},
-        "checksums": {p.name: checksums[p.name] for p in sorted(gen.iterdir())},
+        "files": {p.name: p.stat().st_size for p in files},
+        "checksums": {p.name: checksums[p.name] for p in files},
     }
     _write_bytes(gen / "manifest.json", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
     _fsync_dir(gen)
