@@ -165,7 +165,7 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
                 within = candidates if 4 * len(candidates) < sizes[i] else None
             else:
                 near = total[within]
-                within = within[near >= np.float64(_kth_best(near, k) - reach)]
+                within = within[near >= np.float64(_best(near, k)[0] - reach)]
         t = term_ids[i]
         for s, seg, lo, hi in lists[i]:
             every = partial(_every, seg, lo, hi, norm, term_idf[t], params)
@@ -199,11 +199,6 @@ def _every(seg: Postings, lo: int, hi: int, norm, term_idf, params: Params):
     notes += seg.start
     return notes, term_scores(seg.title[lo:hi], seg.body[lo:hi], norm.take(notes), term_idf,
                               params)
-
-
-def _kth_best(scores: np.ndarray, k: int) -> float:
-    """The k-th best of ``scores``, or 0 if fewer than k are positive."""
-    return _best(scores, k)[0]
 
 
 def _best(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
