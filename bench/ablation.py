@@ -68,8 +68,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     articles, questions, paragraphs, para_ids, whole = quality.settings(args.data, args.limit)
     cases, _ = parse((REPO / "bench" / "questions.tsv").read_text(encoding="utf-8"))
-    print(f"| variant | (a) MRR@10 | (a) Recall@1 | (b) Hit@1 | (b) answer-in-excerpt@1 | "
-          f"shipped Hit@1 | shipped Hit@3 |")
+    print("| variant | (a) MRR@10 | (a) Recall@1 | (b) Hit@1 | (b) answer-in-excerpt@1 | "
+          "shipped Hit@1 | shipped Hit@3 |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for n, (name, analyzer_opts, consts, opts) in enumerate(VARIANTS):

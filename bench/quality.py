@@ -201,7 +201,7 @@ def main(argv=None):
 
     print(f"JSQuAD v1.3 validation, {len(questions)} questions, "
           f"{len(paragraphs)} paragraphs / {len(whole)} articles")
-    print(f"| setting | system | MRR@10 | Hit@1 (=Recall@1) | answer-in-excerpt@1 | ms/query (median) |")
+    print("| setting | system | MRR@10 | Hit@1 (=Recall@1) | answer-in-excerpt@1 | ms/query (median) |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         aie = f"{r['answer_in_excerpt1']:.3f}" if r["answer_in_excerpt1"] is not None else "–"

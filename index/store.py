@@ -70,10 +70,11 @@ _GEN = re.compile(r"gen-(\d{6,})")
 # Below this many notes to analyse, worker processes cost more than they save: starting two
 # from the fork server took 0.5 s here, and one core analyses about 300 notes a second.
 PARALLEL_MIN_NOTES = 500
-# Each worker gets its notes in about this many tasks: few, because the main process numbers each
-# task's distinct terms; not one, so that the workers finish together. At most MAX_CHUNK_NOTES.
+# Each worker gets its notes in about this many tasks, so that the workers finish together; at
+# most MAX_CHUNK_NOTES (a second or so of work). Not many more: each task's result is sent back
+# whole (its notes' counts, records, and the terms the worker had not sent before).
 CHUNKS_PER_WORKER = 16
-MAX_CHUNK_NOTES = 2000
+MAX_CHUNK_NOTES = 1000
 # The small segment and the deleted notes may grow to this share of the large segment before a
 # build merges them (rewriting the whole index).
 MERGE_FRACTION = 0.1
@@ -402,11 +403,28 @@ def stale_reason(manifest: dict, scan: notes_mod.Scan) -> str | None:
 
 # ---------------------------------------------------------------- analysing
 
+class _TermNumbers(dict):
+    """A process's numbers for the terms it has met, kept from one list of notes to the next, so
+    that each list tells the main process only the terms it has not told before."""
+
+    def __init__(self):
+        super().__init__()
+        self.process = os.getpid()
+        self.new = []  # numbered since the last list
+
+    def __missing__(self, term: str) -> int:
+        number = self[term] = len(self)
+        self.new.append(term)
+        return number
+
+
 @dataclass
 class _Analysed:
-    """What a worker made of a list of note files (terms numbered within the list)."""
+    """What a process made of a list of note files (terms numbered by its _TermNumbers)."""
 
-    terms: list[str] = field(default_factory=list)
+    process: int = 0  # whose numbers
+    first: int = 0    # the number of terms[0]
+    terms: list[str] = field(default_factory=list)  # the terms it numbered first
     hashes: list[str | None] = field(default_factory=list)   # per file; None: skipped
     reasons: list[str | None] = field(default_factory=list)  # why it was skipped
     fresh: list[bool] = field(default_factory=list)         # analysed (not an unchanged hash)
@@ -418,10 +436,10 @@ class _Analysed:
     warnings: list[str] = field(default_factory=list)
 
 
-def _analyze_files(analyzer: Analyzer, jobs: list) -> _Analysed:
+def _analyze_files(analyzer: Analyzer, numbers: _TermNumbers, jobs: list) -> _Analysed:
     """Read, parse and analyse ``jobs`` (file, hash it had or None); a file whose hash is
     unchanged is not analysed again."""
-    out, keys, counts = _Analysed(), [], []
+    out, keys, counts = _Analysed(numbers.process, len(numbers)), [], []
     for info, old_hash in jobs:
         data, reason = notes_mod.read_bytes(info)
         digest = notes_mod.content_hash(data) if data is not None else None
@@ -443,24 +461,24 @@ def _analyze_files(analyzer: Analyzer, jobs: list) -> _Analysed:
         counts.extend(packed.values())
         out.sizes.append(len(packed))
         out.lengths.append(sum(body.values()))
-    # Number the terms without a Python step per term: hundreds of thousands per part.
-    out.terms = list(dict.fromkeys(keys))
-    number = dict(zip(out.terms, range(len(out.terms))))
-    out.ids = np.fromiter(map(number.__getitem__, keys), dtype=np.int32, count=len(keys))
+    # Number the terms without a Python step per term (but one per new term).
+    numbers.new = []
+    out.ids = np.fromiter(map(numbers.__getitem__, keys), dtype=np.int32, count=len(keys))
+    out.terms = numbers.new
     out.counts = np.array(counts, dtype=np.int64)
     return out
 
 
-_worker_analyzer: Analyzer | None = None  # each worker process's own (MeCab is per process)
+_worker: tuple[Analyzer, _TermNumbers] | None = None  # each worker process's own
 
 
 def _start_worker(analyzer: Analyzer):
-    global _worker_analyzer
-    _worker_analyzer = analyzer
+    global _worker
+    _worker = analyzer, _TermNumbers()
 
 
 def _analyze_in_worker(jobs: list) -> _Analysed:
-    return _analyze_files(_worker_analyzer, jobs)
+    return _analyze_files(*_worker, jobs)
 
 
 def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
@@ -469,7 +487,8 @@ def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
     size = max(1, min(MAX_CHUNK_NOTES, -(-len(jobs) // (workers * CHUNKS_PER_WORKER))))
     parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     if workers <= 1 or len(jobs) < PARALLEL_MIN_NOTES:
-        yield from (_analyze_files(analyzer, part) for part in parts)
+        numbers = _TermNumbers()
+        yield from (_analyze_files(analyzer, numbers, part) for part in parts)
         return
     # Not fork: a build may run inside a threaded process (the Slack bot), and a child forked
     # while another thread holds a lock can hang for ever.
@@ -595,9 +614,14 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildRepo
         new = _NewNotes()
         skipped, at = {}, 0
         job_slots = [i for i, m in enumerate(members) if m is None]
+        luts = {}  # each analysing process's term numbers → the index's
         for part in _analyze_all(analyzer, jobs, workers):
             report.warnings.extend(part.warnings)
-            new.add(part, _number(vocab, part.terms))
+            lut = luts.get(part.process, np.zeros(0, np.int32))
+            if len(lut) != part.first:  # (a process's parts come in the order it made them)
+                raise RuntimeError(f"terms of process {part.process} came out of order")
+            luts[part.process] = lut = np.concatenate([lut, _number(vocab, part.terms)])
+            new.add(part, lut)
             for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
                 info, _ = jobs[at]
                 slot, was, at = job_slots[at], old.get(info.path), at + 1

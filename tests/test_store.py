@@ -2,6 +2,7 @@
 running while questions are answered."""
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -454,6 +455,25 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
     assert report.added + report.unchanged == 1 + bulk
     assert top_paths(index_dir, "運用メモ17")[0] == "bulk/0017.md"
     assert len(list(index_dir.glob("gen-*"))) <= 2
+
+
+def test_a_build_on_worker_processes_makes_the_index_one_process_makes(tmp_path):
+    """Each worker numbers the terms it meets across its lists of notes and sends only the new
+    ones: the index (vocabulary order included) must be the one a single process makes."""
+    rng = random.Random(7)
+    words = ["サーバー", "メモリ", "スレッド", "ログ", "監視", "設定", "http.client", "oslo_service",
+             "京都", "東京都", "Kubernetes", "キャッシュ", "障害", "復旧", "手順", "性能"]
+    corpus = tmp_path / "corpus"
+    for n in range(store.PARALLEL_MIN_NOTES + 100):
+        picked = rng.sample(words, 5) + [f"製品{rng.randrange(3 * n + 1)}号", f"id{n}"]
+        write_note(corpus, f"bulk/{n:04d}.md", f"# メモ{n}\n" + "と".join(picked) + "について。\n")
+    indexes = []
+    for workers in (1, 2):
+        index_dir = tmp_path / f"index-{workers}"
+        assert store.build(corpus, index_dir, workers=workers).added == store.PARALLEL_MIN_NOTES + 100
+        manifest = json.loads((current(index_dir) / "manifest.json").read_text())
+        indexes.append((manifest["checksums"], manifest["notes"]))
+    assert indexes[0] == indexes[1]
 
 
 # ---------------------------------------------------------------- builds while asking
