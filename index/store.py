@@ -545,6 +545,11 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
     A stored note of the previous generation found damaged on the way makes it a full build.
     ``say`` hears when the build must wait for another one to finish.
     """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker process is importing the main script, which calls build() at its top level:
+        # this build would wait for ever for the lock the real one holds.
+        raise RuntimeError("build() was called while a worker process imported the main script: "
+                           "call it under `if __name__ == '__main__':`")
     with _no_gc():
         try:
             return _build(corpus, index_dir, analyzer, params, full, workers, say)

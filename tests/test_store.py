@@ -476,6 +476,22 @@ def test_a_build_on_worker_processes_makes_the_index_one_process_makes(tmp_path)
     assert indexes[0] == indexes[1]
 
 
+def test_a_script_that_builds_without_a_main_guard_fails_with_a_message_not_a_hang(tmp_path):
+    """Worker processes import the main script again; one that calls build() at its top level
+    used to wait for ever for the lock its parent's build held."""
+    corpus = tmp_path / "corpus"
+    for n in range(store.PARALLEL_MIN_NOTES + 16):
+        write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\nサーバー{n}番のログを確認する。\n")
+    script = tmp_path / "script.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(Path(store.__file__).parents[1])!r})\n"
+                      "from index import store\n"
+                      f"store.build({str(corpus)!r}, {str(tmp_path / 'index')!r})\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode != 0
+    assert "call it under `if __name__ == '__main__':`" in run.stderr
+
+
 # ---------------------------------------------------------------- builds while asking
 
 def test_a_build_that_waits_for_another_says_so(corpus, built):
