@@ -464,13 +464,14 @@ def test_a_build_on_worker_processes_makes_the_index_one_process_makes(tmp_path)
     words = ["サーバー", "メモリ", "スレッド", "ログ", "監視", "設定", "http.client", "oslo_service",
              "京都", "東京都", "Kubernetes", "キャッシュ", "障害", "復旧", "手順", "性能"]
     corpus = tmp_path / "corpus"
-    for n in range(store.PARALLEL_MIN_NOTES + 100):
+    n_notes = store.PARALLEL_MIN_NOTES + 100
+    for n in range(n_notes):
         picked = rng.sample(words, 5) + [f"製品{rng.randrange(3 * n + 1)}号", f"id{n}"]
         write_note(corpus, f"bulk/{n:04d}.md", f"# メモ{n}\n" + "と".join(picked) + "について。\n")
     indexes = []
     for workers in (1, 2):
         index_dir = tmp_path / f"index-{workers}"
-        assert store.build(corpus, index_dir, workers=workers).added == store.PARALLEL_MIN_NOTES + 100
+        assert store.build(corpus, index_dir, workers=workers).added == n_notes
         manifest = json.loads((current(index_dir) / "manifest.json").read_text())
         indexes.append((manifest["checksums"], manifest["notes"]))
     assert indexes[0] == indexes[1]
