@@ -89,8 +89,41 @@ def _say(line: str):
     print(f"notebot: {line}", file=sys.stderr, flush=True)
 
 
+# A build shows a progress bar once it has taken this long (a quick one shows none).
+PROGRESS_AFTER_S = 1.0
+
+
+class _Progress:
+    """A build's progress as a bar on standard error, when that is a terminal (scripts and logs
+    get none): a build of many notes takes minutes."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int):
+        if self.bar is None or self.bar.total != total:  # (a build may start over from scratch)
+            self.close()
+            if not total or not sys.stderr.isatty():
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="notebot: analysing", unit=" notes",
+                            file=sys.stderr, delay=PROGRESS_AFTER_S, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def cmd_build(args, paths) -> int:
-    report = store.build(paths.corpus, paths.index, full=args.full, say=_say)
+    progress = _Progress()
+    try:
+        report = store.build(paths.corpus, paths.index, full=args.full, say=_say,
+                             progress=progress)
+    finally:
+        progress.close()
     for w in report.warnings:
         _say(f"warning: {w}")
     print(report.summary())
@@ -99,7 +132,12 @@ def cmd_build(args, paths) -> int:
 
 def _searcher(paths) -> Searcher:
     synonyms = config.synonyms_file()
-    return Searcher(store.load_fresh(paths.corpus, paths.index, say=_say), synonyms_file=synonyms)
+    progress = _Progress()
+    try:
+        data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
+    finally:
+        progress.close()
+    return Searcher(data, synonyms_file=synonyms)
 
 
 def _questions(args):

@@ -537,13 +537,14 @@ class _Member:
 
 def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
           analyzer: Analyzer | None = None, params: Params = Params(), full: bool = False,
-          workers: int | None = None, say=lambda line: None) -> BuildReport:
+          workers: int | None = None, say=lambda line: None, progress=None) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the notes under ``corpus``.
 
     Only new or changed notes (by size and change time, then content hash) are analysed, unless
     ``full``. Builds are serialised by a lock; the new generation is published atomically.
     A stored note of the previous generation found damaged on the way makes it a full build.
-    ``say`` hears when the build must wait for another one to finish.
+    ``say`` hears when the build must wait for another one to finish; ``progress(done, total)``,
+    how many of the notes to analyse are done, before the first and after each batch.
     """
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         # A worker process is importing the main script, which calls build() at its top level:
@@ -552,11 +553,11 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
                            "call it under `if __name__ == '__main__':`")
     with _no_gc():
         try:
-            return _build(corpus, index_dir, analyzer, params, full, workers, say)
+            return _build(corpus, index_dir, analyzer, params, full, workers, say, progress)
         except IndexUnusable as err:
             if full:
                 raise
-            report = _build(corpus, index_dir, analyzer, params, True, workers, say)
+            report = _build(corpus, index_dir, analyzer, params, True, workers, say, progress)
             report.warnings.insert(0, f"index unusable ({err}); rebuilt from scratch")
             return report
 
@@ -576,7 +577,7 @@ def _no_gc():
             gc.enable()
 
 
-def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildReport:
+def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) -> BuildReport:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     index_dir = Path(index_dir)
@@ -620,6 +621,8 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildRepo
         skipped, at = {}, 0
         job_slots = [i for i, m in enumerate(members) if m is None]
         luts = {}  # each analysing process's term numbers → the index's
+        progress = progress or (lambda done, total: None)
+        progress(0, len(jobs))
         for part in _analyze_all(analyzer, jobs, workers):
             report.warnings.extend(part.warnings)
             lut = luts.get(part.process, np.zeros(0, np.int32))
@@ -644,6 +647,7 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say) -> BuildRepo
                         report.changed += 1
                     else:
                         report.added += 1
+            progress(at, len(jobs))
         members = [m for m in members if m is not None]
         report.skipped = len(skipped)
         report.removed = len(old.keys() - {m.meta["path"] for m in members})
@@ -871,11 +875,12 @@ def _remove_old_generations(index_dir: Path, keep: set[str]):
             shutil.rmtree(p, ignore_errors=True)
 
 
-def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=print) -> IndexData:
+def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=print,
+               progress=None) -> IndexData:
     """The index, first built or brought up to date if it is missing, stale or unusable.
 
-    ``say`` receives one line about what was done. When the index can't be written (read-only
-    location) an existing index is used as it is.
+    ``say`` receives one line about what was done, ``progress`` the build's (see build). When
+    the index can't be written (read-only location) an existing index is used as it is.
     """
     scan = notes_mod.scan(corpus)
     data = None
@@ -889,7 +894,7 @@ def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=prin
         return data
     say(f"index out of date ({reason}); updating from {corpus}")
     try:
-        report = build(corpus, index_dir, say=say)
+        report = build(corpus, index_dir, say=say, progress=progress)
     except OSError as err:
         if data is None:
             raise

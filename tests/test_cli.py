@@ -1,13 +1,18 @@
 """``notebot`` as its users run it: in-process for most cases, as a real process where the
 process boundary matters (bytes on argv and stdin, a closed pipe, the README's commands)."""
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 
 import pytest
 
 from conftest import NOTES, REPO, SHIPPED_CORPUS, run_module, write_note
+from bot import cli
 from index import store
 
 # ---------------------------------------------------------------- the shipped corpus
@@ -247,6 +252,28 @@ def test_build_prints_a_one_line_summary_and_warnings_on_stderr(run_cli, corpus)
     full = run_cli(["build", "--full", "--corpus", corpus])
     assert full.out.startswith(f"full build: {len(NOTES) - 1} added, 0 changed, 0 removed, "
                                "1 skipped, 0 unchanged")
+
+
+def test_a_build_shows_a_progress_bar_on_a_terminal_and_nowhere_else(run_cli, corpus, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setattr(cli, "PROGRESS_AFTER_S", 0)  # (a build this small takes less)
+    piped = run_cli(["build", "--corpus", corpus, "--index", tmp_path / "piped"])
+    assert piped.err == ""  # scripts and logs get the summary alone
+    assert piped.out.startswith(f"full build: {len(NOTES)} added")
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with open(terminal, "w", encoding="utf-8") as tty, monkeypatch.context() as m:
+        m.setattr(sys, "stderr", tty)
+        assert cli.main(["build", "--corpus", str(corpus), "--index", str(tmp_path / "tty")]) == 0
+    os.set_blocking(master, False)
+    shown = b""
+    while True:
+        try:
+            shown += os.read(master, 65536)
+        except (BlockingIOError, OSError):  # (read all, or the terminal's end closed)
+            break
+    os.close(master)
+    assert b"notebot: analysing" in shown and f"/{len(NOTES)} ".encode() in shown
 
 
 def test_ask_builds_a_missing_index_first_and_says_so(run_cli, corpus, index_dir):

@@ -105,6 +105,17 @@ def test_a_renamed_note_is_found_under_its_new_name(corpus, built):
     assert top_paths(built, "GIL")[0] == "python/global-interpreter-lock.md"
 
 
+def test_a_build_tells_its_progress_over_the_notes_it_analyses(corpus, built):
+    calls = []
+    write_note(corpus, "new/a.md", "# 新しいメモ\nスレッドの話。\n")
+    store.build(corpus, built, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 1), (1, 1)]  # only the new note is analysed
+    calls.clear()
+    store.build(corpus, built, full=True, workers=1, progress=lambda *c: calls.append(c))
+    assert calls[0] == (0, N + 1) and calls[-1] == (N + 1, N + 1) and len(calls) > 2
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
 def test_full_rebuilds_everything(corpus, built):
     counting = CountingAnalyzer()
     report = store.build(corpus, built, analyzer=counting, full=True, workers=1)
