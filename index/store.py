@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import ctypes
 import fcntl
 import gc
 import itertools
@@ -703,7 +704,18 @@ class _NewNotes:
         ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
         counts = np.concatenate(self.counts) if self.counts else np.zeros(0, np.int64)
         self.ids, self.counts = [], []  # (the parts' copies: a full build's largest arrays)
+        _return_free_memory()
         return sp.csr_matrix((counts, ids, indptr), shape=(len(self.sizes), n_terms))
+
+
+def _return_free_memory():
+    """Give the memory freed so far back to the system. The C library keeps freed blocks for
+    reuse, and the parts' arrays lay among a build's other objects: at 100k notes they stayed
+    in its peak memory, beside the two larger arrays made from them (+600 MB)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # (GNU C library; others have no such call)
+    except (AttributeError, OSError):
+        pass
 
 
 def _note_rows(seg: Segment, n_terms: int) -> sp.csr_matrix:
