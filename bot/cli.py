@@ -95,7 +95,8 @@ PROGRESS_AFTER_S = 1.0
 
 class _Progress:
     """A build's progress as a bar on standard error, when that is a terminal (scripts and logs
-    get none): a build of many notes takes minutes."""
+    get none): a build of many notes takes minutes. The bar ends on its own line once the notes
+    are analysed, before the build writes the index and says what it did."""
 
     def __init__(self):
         self.bar = None
@@ -108,8 +109,10 @@ class _Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, desc="notebot: analysing", unit=" notes",
-                            file=sys.stderr, delay=PROGRESS_AFTER_S, leave=False)
+                            file=sys.stderr, delay=PROGRESS_AFTER_S)
         self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
 
     def close(self):
         if self.bar is not None:

@@ -273,7 +273,9 @@ def test_a_build_shows_a_progress_bar_on_a_terminal_and_nowhere_else(run_cli, co
         except (BlockingIOError, OSError):  # (read all, or the terminal's end closed)
             break
     os.close(master)
-    assert b"notebot: analysing" in shown and f"/{len(NOTES)} ".encode() in shown
+    last = shown.replace(b"\r\n", b"\n").split(b"\r")[-1]  # the bar as left, a line of its own
+    assert last.startswith(b"notebot: analysing: 100%") and last.endswith(b"\n")
+    assert f" {len(NOTES)}/{len(NOTES)} ".encode() in last
 
 
 def test_ask_builds_a_missing_index_first_and_says_so(run_cli, corpus, index_dir):
