@@ -119,14 +119,17 @@ class _Progress:
             self.bar.close()
             self.bar = None
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def cmd_build(args, paths) -> int:
-    progress = _Progress()
-    try:
+    with _Progress() as progress:
         report = store.build(paths.corpus, paths.index, full=args.full, say=_say,
                              progress=progress)
-    finally:
-        progress.close()
     for w in report.warnings:
         _say(f"warning: {w}")
     print(report.summary())
@@ -135,11 +138,8 @@ def cmd_build(args, paths) -> int:
 
 def _searcher(paths) -> Searcher:
     synonyms = config.synonyms_file()
-    progress = _Progress()
-    try:
+    with _Progress() as progress:
         data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
-    finally:
-        progress.close()
     return Searcher(data, synonyms_file=synonyms)
 
 
