@@ -578,6 +578,11 @@ def _no_gc():
             gc.enable()
 
 
+def _meta(info: notes_mod.FileInfo, digest: str | None) -> dict:
+    """A note's entry in the manifest (see _Member.meta)."""
+    return dict(path=info.path, size=info.size, changed_ns=info.changed_ns, hash=digest)
+
+
 def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) -> BuildReport:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
@@ -611,9 +616,7 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
         for info in scan.files:
             was = old.get(info.path)
             if was and was[:2] == (info.size, info.changed_ns):
-                members.append(_located(ends, was[3], dict(
-                    path=info.path, size=info.size, changed_ns=info.changed_ns,
-                    hash=was[2])))
+                members.append(_located(ends, was[3], _meta(info, was[2])))
                 kept += 1
             else:
                 jobs.append((info, was[2] if was else None))
@@ -634,8 +637,7 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
             for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
                 info, _ = jobs[at]
                 slot, was, at = job_slots[at], old.get(info.path), at + 1
-                meta = dict(path=info.path, size=info.size, changed_ns=info.changed_ns,
-                            hash=digest)
+                meta = _meta(info, digest)
                 if digest is None:
                     report.warnings.append(f"{info.path}: skipped: {reason}")
                     skipped[info.path] = [info.size, info.changed_ns]
