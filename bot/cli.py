@@ -8,10 +8,10 @@ import re
 import sys
 
 from index import store
-from index.search import Searcher
+from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
 
 from . import config
-from .console import render_hits
+from .console import render_answer
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -52,6 +52,9 @@ def make_parser() -> Parser:
                        "or NOTEBOT_CORPUS)")
         p.add_argument("--index", metavar="DIR", help="index directory (default: in the user "
                        "cache, or NOTEBOT_INDEX)")
+        p.add_argument("--min-confidence", metavar="C", help="confidence (0..1) a first result "
+                       "needs to count as an answer (default: NOTEBOT_MIN_CONFIDENCE, or "
+                       f"{DEFAULT_MIN_CONFIDENCE})")
         return p
 
     p = common(sub.add_parser("build", help="bring the index up to date with the notes"))
@@ -160,12 +163,14 @@ def cmd_ask(args, paths) -> int:
     questions = _questions(args)
     if args.question is not None:
         questions = list(questions)  # a usage error must come before any index work
+    min_confidence = config.min_confidence(args.min_confidence)
     searcher = _searcher(paths)
     for n, question in enumerate(questions):
         hits = searcher.search(question, k=args.k)
         if args.json:
-            record = json.dumps({"question": question, "results": [h.to_json() for h in hits]},
-                                ensure_ascii=False)
+            record = json.dumps({"question": question,
+                                 "answered": answered(hits, min_confidence),
+                                 "results": [h.to_json() for h in hits]}, ensure_ascii=False)
             # U+2028 and U+2029 end a line for some line-based JSON readers: escaped, as JSON allows
             print(record.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"), flush=True)
         else:
@@ -173,14 +178,16 @@ def cmd_ask(args, paths) -> int:
                 print()
             if args.question is None:
                 print(f"Q: {_CONTROL.sub(' ', question)}")  # no terminal escapes echoed
-            print(render_hits(hits), flush=True)
+            print(render_answer(question, hits, min_confidence), flush=True)
     return 0
 
 
 def cmd_console(args, paths) -> int:
     from . import console
 
-    return console.run(_searcher(paths), k=args.k, history=paths.index / "console-history")
+    min_confidence = config.min_confidence(args.min_confidence)
+    return console.run(_searcher(paths), k=args.k, history=paths.index / "console-history",
+                       min_confidence=min_confidence)
 
 
 def cmd_eval(args, paths) -> int:
@@ -193,14 +200,18 @@ def cmd_eval(args, paths) -> int:
         raise UsageError(f"cannot read {args.file}: {err.strerror or err}") from None
     except UnicodeDecodeError:  # UTF-16 from a spreadsheet, Shift_JIS ...
         raise UsageError(f"{args.file} is not UTF-8: save it as UTF-8") from None
+    min_confidence = config.min_confidence(args.min_confidence)
     cases, problems = evaluation.parse(text)
     for problem in problems:
         _say(f"{args.file}: {problem}")
     if not cases:
         raise UsageError(f"{args.file} holds no 'question<TAB>expected' lines")
-    report = evaluation.evaluate(_searcher(paths), cases)
+    report = evaluation.evaluate(_searcher(paths), cases, min_confidence)
     print(f"{report.cases} questions: Hit@1 {report.hit1:.3f}  Hit@3 {report.hit3:.3f}  "
           f"MRR@10 {report.mrr10:.3f}")
+    right = f"{report.answered_right / report.answered:.3f}" if report.answered else "–"
+    print(f"answered {report.answered} of {report.cases} (confidence ≥ {min_confidence}); "
+          f"of those, right first {right}")
     for case, rank, first in report.misses:
         where = f"rank {rank}" if rank else "not in the top 10"
         # what comes from the file is printed without its terminal escapes
@@ -212,7 +223,8 @@ def cmd_eval(args, paths) -> int:
 def cmd_doctor(args, paths) -> int:
     from . import doctor
 
-    return doctor.report(doctor.run(paths, slack=not args.offline, http=args.http), sys.stdout)
+    return doctor.report(doctor.run(paths, slack=not args.offline, http=args.http,
+                                    min_confidence=args.min_confidence), sys.stdout)
 
 
 def cmd_slack(args, paths) -> int:
@@ -221,7 +233,8 @@ def cmd_slack(args, paths) -> int:
     if args.port and not args.http:
         raise UsageError("--port is for HTTP mode; add --http, or drop --port for Socket Mode")
     return slack_app.run(config.slack(args.http), paths, http=args.http, host=args.host,
-                         port=args.port or 3000, watch=args.watch)
+                         port=args.port or 3000, watch=args.watch,
+                         min_confidence=config.min_confidence(args.min_confidence))
 
 
 def cmd_feedback(args, paths) -> int:

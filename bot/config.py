@@ -103,6 +103,25 @@ def _is_http_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+def min_confidence(value: str | None = None) -> float:
+    """The confidence (0..1) a first result needs for a question to count as answered: the
+    flag, then NOTEBOT_MIN_CONFIDENCE, then the default."""
+    from index.search import DEFAULT_MIN_CONFIDENCE
+
+    raw = value if value is not None else os.environ.get("NOTEBOT_MIN_CONFIDENCE", "").strip()
+    if not raw:
+        return DEFAULT_MIN_CONFIDENCE
+    try:
+        number = float(raw)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 <= number <= 1.0:
+        where = "--min-confidence" if value is not None else "NOTEBOT_MIN_CONFIDENCE"
+        raise ConfigError(f"{where} is '{raw}'; set it to a number from 0 to 1 (default "
+                          f"{DEFAULT_MIN_CONFIDENCE}), or unset it")
+    return number
+
+
 def synonyms_file() -> Path | None:
     """The synonyms applied to questions: NOTEBOT_SYNONYMS, else the shipped generic list."""
     from index.synonyms import SHIPPED

@@ -11,7 +11,9 @@ import re
 import sys
 from pathlib import Path
 
-from index.search import Hit, Searcher
+from index.search import DEFAULT_MIN_CONFIDENCE, Hit, Searcher, answered
+
+from .reply import language
 
 HELP = """Type a question and press Enter.
   m, more     more results for the last question
@@ -19,6 +21,9 @@ HELP = """Type a question and press Enter.
   h, help     this help
   q, quit     leave (Ctrl-D works too)"""
 BOLD, BOLD_YELLOW, RESET = "\033[1m", "\033[1;33m", "\033[0m"
+NOT_ANSWERED = {"ja": "確信を持って答えられるノートはありません。近いノート（弱い一致）:",
+                "en": "No note answers this confidently. The closest notes (weak matches):"}
+WEAK = {"ja": "（弱い一致）", "en": " (weak match)"}
 
 
 def highlight(text: str, words, color: bool) -> str:
@@ -30,25 +35,40 @@ def highlight(text: str, words, color: bool) -> str:
     return re.sub("|".join(map(re.escape, words)), lambda m: f"{BOLD_YELLOW}{m[0]}{RESET}", text)
 
 
-def render_hits(hits: list[Hit], color: bool = False, start: int = 1) -> str:
-    """Results as numbered plain-text blocks."""
+def render_hits(hits: list[Hit], color: bool = False, start: int = 1, weak: str = "") -> str:
+    """Results as numbered plain-text blocks; ``weak`` marks each title as a weak match."""
     if not hits:
         return "該当するノートが見つかりませんでした。 (no matching notes)"
     blocks = []
     for n, h in enumerate(hits, start):
         title = f"{BOLD}{h.title}{RESET}" if color else h.title
         meta = ", ".join(x for x in (h.path, h.date, h.url) if x)
-        blocks.append(f"{n}. {title}  [{meta}]  score {h.score:.2f}\n"
+        blocks.append(f"{n}. {title}{weak}  [{meta}]  score {h.score:.2f}, "
+                      f"confidence {h.confidence:.2f}\n"
                       f"   {highlight(h.excerpt, h.matched, color)}")
     return "\n".join(blocks)
+
+
+def render_answer(question: str, hits: list[Hit], min_confidence: float,
+                  color: bool = False, start: int = 1, confident: bool | None = None) -> str:
+    """The results for ``question``; when the first is not confident enough (or not
+    ``confident``, for a later page), a line that says so first, and each marked weak."""
+    if confident is None:
+        confident = answered(hits, min_confidence)
+    if confident or not hits:
+        return render_hits(hits, color, start)
+    lang = language(question)
+    return f"{NOT_ANSWERED[lang]}\n{render_hits(hits, color, start, weak=WEAK[lang])}"
 
 
 class Console:
     """The console's state: the searcher, the last question and how many results were shown."""
 
-    def __init__(self, searcher: Searcher, k: int = 3, out=sys.stdout, color: bool = False):
+    def __init__(self, searcher: Searcher, k: int = 3, out=sys.stdout, color: bool = False,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE):
         self.searcher, self.k, self.out, self.color = searcher, k, out, color
-        self.question, self.hits = None, []
+        self.min_confidence = min_confidence
+        self.question, self.hits, self.confident = None, [], False
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False when the user wants to leave."""
@@ -69,7 +89,9 @@ class Console:
         else:
             self.question = line
             self.hits = self.searcher.search(line, k=self.k)
-            self.say(render_hits(self.hits, self.color))
+            self.confident = answered(self.hits, self.min_confidence)
+            self.say(render_answer(line, self.hits, self.min_confidence, self.color,
+                                   confident=self.confident))
         return True
 
     def more(self):
@@ -80,7 +102,8 @@ class Console:
         if not more:
             self.say("No more results.")
             return
-        self.say(render_hits(more, self.color, start=len(self.hits) + 1))
+        self.say(render_hits(more, self.color, start=len(self.hits) + 1,
+                             weak="" if self.confident else WEAK[language(self.question)]))
         self.hits += more
 
     def open(self, arg: str):
@@ -97,11 +120,12 @@ class Console:
         print(text, file=self.out, flush=True)
 
 
-def run(searcher: Searcher, k: int = 3, history: Path | None = None) -> int:
+def run(searcher: Searcher, k: int = 3, history: Path | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> int:
     """Run the console until end of input or ``quit``."""
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     color = interactive and not os.environ.get("NO_COLOR")
-    console = Console(searcher, k=k, color=color)
+    console = Console(searcher, k=k, color=color, min_confidence=min_confidence)
     if not interactive:
         for raw in sys.stdin.buffer:
             if not console.handle(raw.decode("utf-8-sig", errors="replace")):  # -sig: no BOM

@@ -24,7 +24,7 @@ class Finding:
     """One result of a check."""
 
     status: str  # "ok", "warn", "FAIL" or "skip"
-    topic: str  # "corpus", "index" or "slack"
+    topic: str  # "corpus", "index", "answers" or "slack"
     message: str
     fix: str = ""
 
@@ -137,10 +137,25 @@ def _listed(status: str, topic: str, messages: list[str]) -> list[Finding]:
     return found
 
 
-def run(paths: config.Paths, slack: bool = True, http: bool = False) -> list[Finding]:
-    """Every check, in the order data flows: notes, index, Slack."""
+def check_answers(min_confidence: str | None) -> list[Finding]:
+    """The confidence a first result needs to count as an answer, and where it comes from."""
+    try:
+        value = config.min_confidence(min_confidence)
+    except config.ConfigError as err:
+        return [Finding("FAIL", "answers", "minimum confidence not usable", str(err))]
+    source = ("--min-confidence" if min_confidence is not None else
+              "NOTEBOT_MIN_CONFIDENCE" if os.environ.get("NOTEBOT_MIN_CONFIDENCE", "").strip()
+              else "default")
+    return [Finding("ok", "answers", f"minimum confidence {value} ({source}): a question whose "
+                    "first note is less confident is told no note answers it confidently")]
+
+
+def run(paths: config.Paths, slack: bool = True, http: bool = False,
+        min_confidence: str | None = None) -> list[Finding]:
+    """Every check, in the order data flows: notes, index, answers, Slack."""
     scan = notes.scan(paths.corpus)
-    found = check_corpus(paths.corpus, scan) + check_index(paths.index, scan)
+    found = (check_corpus(paths.corpus, scan) + check_index(paths.index, scan)
+             + check_answers(min_confidence))
     if slack:
         return found + check_slack(http)
     return found + [Finding("skip", "slack", "not checked (--offline)")]

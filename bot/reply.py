@@ -32,6 +32,10 @@ _SAFE_URL = re.compile(r"https?://[^\s<>|]+", re.IGNORECASE)
 TEXTS = {
     "ja": {
         "heading": "「{q}」に近いノート（{first}〜{last}件目）",
+        "weak_heading": "「{q}」に確信を持って答えられるノートはありません。近いノート（弱い一致、"
+                        "{first}〜{last}件目）:",
+        "unsure": "「{q}」に確信を持って答えられるノートはありません。近いノート:",
+        "show": "全文を見る",
         "list": "「{q}」に近いノート:",
         "none": "「{q}」に合うノートは見つかりませんでした。別の言葉（製品名、コマンド名、"
                 "エラーメッセージなど）で聞いてみてください。",
@@ -50,6 +54,10 @@ TEXTS = {
     },
     "en": {
         "heading": "Notes for “{q}” ({first}–{last})",
+        "weak_heading": "No note answers “{q}” confidently. The closest notes, weak matches "
+                        "({first}–{last}):",
+        "unsure": "No note answers “{q}” confidently. The closest notes:",
+        "show": "Show them in full",
         "list": "Notes for “{q}”:",
         "none": "No notes match “{q}”. Try other words: a product, a command or an error message.",
         "no_more": "That is every note for “{q}”.",
@@ -130,12 +138,12 @@ def button_value(q: str, **fields) -> str:
     return value
 
 
-def _title(hit: Hit) -> str:
+def _title(hit: Hit, bold: bool = True) -> str:
     title = escape(_cut(hit.title, MAX_TITLE_CHARS))
     url = hit.url or ""
     if len(url) <= MAX_URL_CHARS and _SAFE_URL.fullmatch(url):
-        return f"*<{url.replace('&', '&amp;')}|{title}>*"
-    return f"*{title}*"
+        title = f"<{url.replace('&', '&amp;')}|{title}>"
+    return f"*{title}*" if bold else title
 
 
 def _section(hit: Hit) -> str:
@@ -151,16 +159,18 @@ def _meta(hit: Hit) -> str:
 
 
 def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
-           share: bool = False) -> tuple[str, list[dict]]:
+           share: bool = False, weak: bool = False) -> tuple[str, list[dict]]:
     """The reply to ``question``: fallback text and blocks. ``hits`` start at result
-    ``offset``; ``more`` adds a "more results" button, ``share`` a "share in channel" one."""
+    ``offset``; ``more`` adds a "more results" button, ``share`` a "share in channel" one;
+    ``weak`` says first that no note answers it confidently."""
     t = TEXTS[language(question)]
     quoted = escape(_cut(question, MAX_QUOTED_CHARS))
     if not hits:
         text = t["no_more" if offset else "none"].format(q=quoted)
         return text, [{"type": "section", "text": _mrkdwn(text)}]
     hits = hits[:(MAX_BLOCKS - 2) // 3]
-    heading = t["heading"].format(q=quoted, first=offset + 1, last=offset + len(hits))
+    heading = t["weak_heading" if weak else "heading"].format(
+        q=quoted, first=offset + 1, last=offset + len(hits))
     blocks = [{"type": "section", "text": _mrkdwn(heading)}]
     lines = [t["list"].format(q=quoted)]
     for n, hit in enumerate(hits, offset + 1):
@@ -178,6 +188,19 @@ def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return "\n".join(lines), blocks
+
+
+def unsure(question: str, hits: list[Hit], offset: int = 0) -> tuple[str, list[dict]]:
+    """The short reply when no note answers ``question`` confidently: the closest notes as
+    title links only, and a button that shows them in full to whoever presses it."""
+    t = TEXTS[language(question)]
+    text = t["unsure"].format(q=escape(_cut(question, MAX_QUOTED_CHARS)))
+    body = "\n".join([text] + [f"• {_title(hit, bold=False)}" for hit in hits])
+    if len(body) > MAX_SECTION_CHARS:  # huge links: the titles alone
+        body = "\n".join([text] + [f"• {escape(_cut(hit.title, MAX_TITLE_CHARS))}" for hit in hits])
+    return body, [
+        {"type": "section", "text": _mrkdwn(_cut(body, MAX_SECTION_CHARS))},
+        {"type": "actions", "elements": [_button(t["show"], "show", {"q": question, "o": offset})]}]
 
 
 def shared(user: str, text: str, blocks: list[dict], question: str) -> tuple[str, list[dict]]:

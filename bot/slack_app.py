@@ -37,6 +37,7 @@ from slack_sdk.webhook import WebhookClient
 
 from index import store
 from index.live import LiveSearcher
+from index.search import DEFAULT_MIN_CONFIDENCE, answered
 
 from . import config, reply
 from .feedback import Votes, VotesUnusable
@@ -95,18 +96,25 @@ class Bot:
     admins: frozenset[str]
     rebuild: Callable[[], str]  # brings the index up to date; returns a one-line summary
     k: int = 3
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
     seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
     threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
 
-    def answer(self, question: str, offset: int = 0, share: bool = False):
-        """(text, blocks) answering ``question`` from result ``offset``, and the result count."""
+    def answer(self, question: str, offset: int = 0, share: bool = False, full: bool = False):
+        """(text, blocks) answering ``question`` from result ``offset``, and the result count.
+        When no note answers it confidently, the reply says so and lists the closest notes by
+        title, with a button to see them in full; ``full`` shows them in full at once."""
         try:
             hits = self.searcher.search(question, k=self.k + 1, offset=offset)
         except store.IndexUnusable as err:  # a stored note found damaged
             log.error("cannot answer: %s", err)
             return (*reply.notice("damaged", question, error=err), 0)
-        text, blocks = reply.answer(question, hits[:self.k], offset, more=len(hits) > self.k,
-                                    share=share)
+        weak = bool(hits) and offset == 0 and not answered(hits, self.min_confidence)
+        if weak and not full:
+            text, blocks = reply.unsure(question, hits[:self.k])
+        else:
+            text, blocks = reply.answer(question, hits[:self.k], offset,
+                                        more=len(hits) > self.k, share=share, weak=weak)
         return text, blocks, len(hits[:self.k])
 
     def reindex(self, user: str | None) -> str:
@@ -147,6 +155,7 @@ def register(app: App, bot: Bot):
     app.command("/notes")(on_notes)
     app.action("more")(on_more)
     app.action("share")(on_share)
+    app.action("show")(on_show)
     app.action(re.compile(r"vote_(up|down)"))(on_vote)
 
 
@@ -233,6 +242,19 @@ def on_share(ack, body, action, context):
     if _respond(body.get("response_url"), response_type="in_channel", replace_original=False,
                 text=text, blocks=blocks):
         _respond(body.get("response_url"), delete_original=True)
+
+
+def on_show(ack, body, action, context):
+    """"Show them in full" under a reply without a confident answer: the closest notes in
+    full, for the one who pressed it (in place of the short reply, where only they see it)."""
+    ack()
+    value = _value(action, "o")
+    if value is None:
+        return
+    ephemeral = body.get("container", {}).get("is_ephemeral", False)
+    text, blocks, _ = context["bot"].answer(value["q"], share=ephemeral, full=True)
+    _respond(body.get("response_url"), response_type="ephemeral", replace_original=ephemeral,
+             text=text, blocks=blocks)
 
 
 def on_vote(ack, body, action, context):
@@ -338,7 +360,8 @@ def configure_logging(level=logging.INFO, stream=None) -> logging.Handler:
 
 
 def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: str = "0.0.0.0",
-        port: int = 3000, watch: bool = False) -> int:
+        port: int = 3000, watch: bool = False,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> int:
     """Serve the bot until interrupted (``notebot slack``)."""
     configure_logging()
 
@@ -352,7 +375,7 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     data = store.load_fresh(paths.corpus, paths.index, say=log.info)
     bot = Bot(LiveSearcher(paths.index, data, say=log.info,
                            synonyms_file=config.synonyms_file()), Votes(settings.feedback_db),
-              settings.admins, rebuild)
+              settings.admins, rebuild, min_confidence=min_confidence)
     try:
         app = create_app(settings, bot, http=http)
     except BoltError as err:

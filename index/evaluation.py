@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .search import Searcher
+from .search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
 
 DEPTH = 10
 
@@ -23,9 +23,12 @@ class Case:
 
 @dataclass
 class Report:
-    """Hit@1, Hit@3 and MRR@10 over the cases, and the misses (cases not ranked first)."""
+    """Hit@1, Hit@3 and MRR@10 over the cases, and the misses (cases not ranked first);
+    how many were answered (the first result confident enough), and of those how many right."""
 
     cases: int = 0
+    answered: int = 0
+    answered_right: int = 0
     hit1: float = 0.0
     hit3: float = 0.0
     mrr10: float = 0.0
@@ -46,7 +49,8 @@ def parse(text: str) -> tuple[list[Case], list[str]]:
     return cases, problems
 
 
-def evaluate(searcher: Searcher, cases: list[Case]) -> Report:
+def evaluate(searcher: Searcher, cases: list[Case],
+             min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Report:
     """Ask every question; a hit is a result whose path or title is the expected one."""
     report = Report(cases=len(cases))
     for case in cases:
@@ -56,6 +60,9 @@ def evaluate(searcher: Searcher, cases: list[Case]) -> Report:
         report.hit1 += rank == 1
         report.hit3 += rank is not None and rank <= 3
         report.mrr10 += 1 / rank if rank else 0.0
+        if answered(hits, min_confidence):
+            report.answered += 1
+            report.answered_right += rank == 1
         if rank != 1:
             report.misses.append((case, rank, hits[0].path if hits else None))
     if cases:

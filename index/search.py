@@ -6,12 +6,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import excerpt as excerpt_mod
 from .analyzer import Analyzer, is_bigram, normalize
-from .scoring import top_k
+from .scoring import idf as idf_of, top_k
 from .store import IndexData, analyzer_for
 from .synonyms import SHIPPED as SHIPPED_SYNONYMS, Synonyms
 
+# The confidence a first result needs for the question to count as answered (measured in
+# bench/README.md: answerable questions above it, unanswerable ones below).
+DEFAULT_MIN_CONFIDENCE = 0.3
 # A question longer than this is cut: nobody asks in more words, and a huge paste must not stall.
 MAX_QUESTION_CHARS = 2000
 # Words that say a question is being asked, not what it is about (UniDic lemmas: どこ → 何処,
@@ -20,6 +25,15 @@ MAX_QUESTION_CHARS = 2000
 QUESTION_WORDS = frozenset("何 何処 何時 誰 何故 どう 何の どんな 何れ 何方 幾 幾ら 教える 知る "
                            "分かる 遣る 方 方法 つく 使う 仕方".split())
 QUESTION_WORD_WEIGHT = 0.2
+# English words that say nothing of what an English question is about ("how to set up DevStack
+# on AWS"): left out, as particles are in Japanese. (In a Japanese question an English word is
+# a name: "Made in Abyss".)
+ENGLISH_STOP_WORDS = frozenset("a an the to of in on at for with by from as and or but is are was "
+                               "were be been being am do does did done how what why when where "
+                               "which who whom whose i me my we our us you your he she they them "
+                               "their this that these those there here can could should would "
+                               "will shall may might must about if then than so not "
+                               "".split())
 # A katakana word's English gloss (サーバ → server) in a question: weaker than the word itself.
 GLOSS_WEIGHT = 0.3
 # A character bigram is weaker evidence than a whole word (measured in bench/README.md).
@@ -31,6 +45,8 @@ _HIRAGANA = re.compile(r"[\u3041-\u309f]+")
 _ASKS_NUMBER = re.compile(r"いつ|いくつ|幾つ|いくら|幾ら|どれ[くぐ]らい|どの[くぐ]らい|何パーセント|何世紀"
                           r"|何[かカヶケ]?[年月日時人名個回度倍歳割位番本台件冊社点票種%]")
 _NUMBER = re.compile(r"\d")
+_KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
+_LETTERS_DIGITS = re.compile(r"([a-z]+)([0-9]+)")
 
 
 def _weight(term: str) -> float:
@@ -38,12 +54,33 @@ def _weight(term: str) -> float:
 
 
 @dataclass(frozen=True)
+class Terms:
+    """A question's terms as search uses them: ``weights`` of the terms the index knows, which
+    of them say what the question is about (``topical``: not question words); and what a note
+    that answers it fully would match: the known terms ``reach`` with their weights, and
+    ``unknown``, the summed weight of the words the asker typed that no note has."""
+
+    weights: dict[str, float]
+    topical: frozenset[str]
+    reach: dict[str, float]
+    unknown: float
+
+
+def answered(hits: list["Hit"], min_confidence: float) -> bool:
+    """Whether ``hits`` answer their question: the first one's confidence reaches
+    ``min_confidence``."""
+    return bool(hits) and hits[0].confidence >= min_confidence
+
+
+@dataclass(frozen=True)
 class Hit:
-    """One answer: a note, its score, and the passage that best answers the question."""
+    """One answer: a note, its score, how confidently it answers the question (0..1: its
+    score against the best a note could reach), and the passage that best answers it."""
 
     path: str
     title: str
     score: float
+    confidence: float
     excerpt: str
     matched: tuple[str, ...]
     url: str | None
@@ -53,7 +90,8 @@ class Hit:
     def to_json(self) -> dict:
         """The contract's JSON shape for one result."""
         return {"path": self.path, "title": self.title, "score": round(self.score, 4),
-                "excerpt": self.excerpt, "url": self.url, "date": self.date}
+                "confidence": round(self.confidence, 4), "excerpt": self.excerpt,
+                "url": self.url, "date": self.date}
 
 
 class Searcher:
@@ -70,50 +108,119 @@ class Searcher:
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question
         (bigrams, glosses, question words and synonyms count for less)."""
-        return self._weights(self.analyzer.tokens(normalize(question[:MAX_QUESTION_CHARS])))
+        text = normalize(question[:MAX_QUESTION_CHARS])
+        return self._terms(self.analyzer.tokens(text)).weights
 
-    def _weights(self, tokens) -> dict[str, float]:
+    def _terms(self, tokens) -> Terms:
+        vocab = self.data.vocab
+        if all(t.term.isascii() for t in tokens):  # an English question
+            tokens = [t for t in tokens if t.term not in ENGLISH_STOP_WORDS]
         # A loanword's English gloss shares its word's span: it counts for less, or the word
         # would count twice.
         # A bigram inside a word the notes know adds little to the word; one that crosses words
         # or lies in a word the notes don't know (a compound split otherwise) adds more.
+        # A bigram inside a question word, or inside a katakana word the notes don't know
+        # (オンボーディング: its ング is in unrelated loanwords), ranks notes but does not
+        # make a note an answer on its own.
         japanese = {(t.start, t.end) for t in tokens if not t.term.isascii()}
         word_end = Counter()  # how far a known word reaches from each offset it covers
+        vague, known_at = set(), set()  # offsets covered by such words, by known words
         for t in tokens:
-            if not is_bigram(t.term) and t.term in self.data.vocab:
-                for at in range(t.start, t.end):
+            if is_bigram(t.term):
+                continue
+            span = range(t.start, t.end)
+            if t.term in vocab:
+                known_at.update(span)
+                for at in span:
                     word_end[at] = max(word_end[at], t.end)
-        counts = Counter()
+            elif _KATAKANA.fullmatch(t.term):
+                vague.update(span)
+            if t.term in QUESTION_WORDS:
+                vague.update(span)
+        counts, typed, topical = Counter(), [], set()
         for t in tokens:
             if is_bigram(t.term):
                 if word_end[t.start] >= t.end:
                     counts[t.term] += INNER_BIGRAM_WEIGHT
                 elif not _HIRAGANA.fullmatch(t.term[1:]):  # not just particles and endings
                     counts[t.term] += BIGRAM_WEIGHT
-            elif t.term.isascii() and (t.start, t.end) in japanese:
+                else:
+                    continue
+                if not vague.issuperset(range(t.start, t.end)):
+                    topical.add(t.term)
+                continue
+            if t.term.isascii() and (t.start, t.end) in japanese:
                 counts[t.term] += GLOSS_WEIGHT
             else:
                 counts[t.term] += 1
+                typed.append(t)
+            if t.term not in QUESTION_WORDS:
+                topical.add(t.term)
+        for t in typed:  # PEP8 where the notes write PEP 8: the word's letters and digits
+            m = _LETTERS_DIGITS.fullmatch(t.term) if t.term not in vocab else None
+            parts = m.groups() if m else ()
+            if parts and all(p in vocab for p in parts):
+                known_at.update(range(t.start, t.end))
+                for part in parts:
+                    counts[part] += 1
+                    topical.add(part)
         words = {t for t in counts if not is_bigram(t)}
-        for t, w in self.synonyms.expand(words).items():
-            counts.setdefault(t, w)
-        return {t: n * _weight(t) for t, n in counts.items() if t in self.data.vocab}
+        added = {t: w for t, w in self.synonyms.expand(words).items() if t not in counts}
+        weights = {t: n * _weight(t) for t, n in counts.items() if t in vocab}
+        # What a note written as the question is worded would score: the asker's words and
+        # their bigrams and glosses; a typed word no note has (and that no known word covers:
+        # a dotted name whose parts are known is not unknown) as a term no note has, unless a
+        # synonym stands for it.
+        reach, unknown = dict(weights), 0.0
+        for t in typed:
+            if t.term in vocab or not known_at.isdisjoint(range(t.start, t.end)) or any(
+                    o.start <= t.start and t.end <= o.end and o != t for o in typed):
+                continue  # (a known word covers it, or it is a part of a longer word)
+            stand_in = {s: w for s, w in self.synonyms.expand(words, through=t.term).items()
+                        if s in vocab}
+            if stand_in:
+                best = max(stand_in, key=lambda s: stand_in[s] * self._idf(s))
+                reach[best] = reach.get(best, 0.0) + stand_in[best] * _weight(t.term)
+                continue
+            unknown += _weight(t.term)
+        weights.update((t, w) for t, w in added.items() if t in vocab)
+        topical.update(added)
+        return Terms(weights, frozenset(topical & weights.keys()), reach, unknown)
+
+    def _idf(self, term: str) -> float:
+        return float(self.data.idf[self.data.vocab[term]])
+
+    def reach(self, terms: Terms) -> float:
+        """The best score a note could have for a question of ``terms``: every term at its
+        bound (see scoring.accumulate), and each unknown word as a term no note has."""
+        params = self.data.params
+        known = sum(w * self._idf(t) for t, w in terms.reach.items())
+        unknown = float(idf_of(np.zeros(1), self.data.n_notes)[0])
+        return (known + terms.unknown * unknown) * (params.k1 + 1.0 + params.delta)
 
     def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
-        """The ``k`` best notes for ``question`` after skipping ``offset``, best first."""
+        """The ``k`` best notes for ``question`` after skipping ``offset``, best first.
+        A note that shares only question words (何, どう) with the question is not one."""
         if k <= 0:
             return []
         text = normalize(question[:MAX_QUESTION_CHARS])
         tokens = self.analyzer.tokens(text)
-        terms = self._weights(tokens)
-        if not terms:
+        terms = self._terms(tokens)
+        if not terms.topical:
             return []
-        ids = [self.data.vocab[t] for t in terms]
-        scores = self.data.score(ids, list(terms.values()), k=offset + k)
+        vocab = self.data.vocab
+        ids = [vocab[t] for t in terms.weights]
+        without = None
+        if len(terms.topical) < len(terms.weights):
+            without = np.flatnonzero(~self.data.having([vocab[t] for t in terms.topical]))
+        scores = self.data.score(ids, list(terms.weights.values()), k=offset + k,
+                                 without=without)
         order = top_k(scores, offset + k)[offset:]
-        needles = self._needles(text, tokens, terms)
+        needles = self._needles(text, tokens, terms.weights)
         expect = _NUMBER if _ASKS_NUMBER.search(text) else None
-        return [self._hit(int(i), float(scores[i]), needles, expect) for i in order]
+        reach = self.reach(terms) or 1.0
+        return [self._hit(int(i), float(scores[i]), min(1.0, float(scores[i]) / reach),
+                          needles, expect) for i in order]
 
     def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
         """What the excerpt looks for: each known term's lemma and its spelling in the question
@@ -137,8 +244,9 @@ class Searcher:
                                                            weight * idf[token.term])
         return [n for n in needles.values() if n.text]
 
-    def _hit(self, i: int, score: float, needles: list, expect: re.Pattern | None) -> Hit:
+    def _hit(self, i: int, score: float, confidence: float, needles: list,
+             expect: re.Pattern | None) -> Hit:
         doc = self.data.doc(i)
         ex = excerpt_mod.best(doc["text"], needles, expect=expect)
-        return Hit(doc["path"], doc["title"], score, ex.text, ex.matched, doc.get("url"),
+        return Hit(doc["path"], doc["title"], score, confidence, ex.text, ex.matched, doc.get("url"),
                    doc.get("date"), tuple(doc.get("tags") or ()))

@@ -154,11 +154,24 @@ class IndexData:
     def params(self) -> Params:
         return Params(**self.manifest["scoring"])
 
-    def score(self, term_ids, weights, k: int | None = None) -> np.ndarray:
-        """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``; with ``k``,
-        exact only for the notes that can be among the k best (see scoring.accumulate)."""
+    def score(self, term_ids, weights, k: int | None = None,
+              without: np.ndarray | None = None) -> np.ndarray:
+        """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``, zero for the
+        note numbers ``without``; with ``k``, exact only for the notes that can be among the k
+        best (see scoring.accumulate)."""
+        deleted = self.deleted if without is None else np.union1d(self.deleted, without)
         return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
-                          self.idf, self.params, self.deleted, k, self._scores)
+                          self.idf, self.params, deleted, k, self._scores)
+
+    def having(self, term_ids) -> np.ndarray:
+        """Per note number: whether the note has any of the terms ``term_ids``."""
+        found = np.zeros(len(self.norm), dtype=bool)
+        for seg in self.segments:
+            p = seg.postings
+            for t in term_ids:
+                if t + 1 < len(p.indptr):
+                    found[p.notes[p.indptr[t]:p.indptr[t + 1]].astype(np.intp) + p.start] = True
+        return found
 
     @cached_property
     def _scores(self) -> ScoreCache:

@@ -43,12 +43,15 @@ class Synonyms:
     def from_file(cls, path: str | Path, analyzer: Analyzer) -> "Synonyms":
         return cls(parse(Path(path).read_text(encoding="utf-8")), analyzer)
 
-    def expand(self, words: set[str]) -> dict[str, float]:
-        """Words to add to a question made of ``words``, with their weights."""
+    def expand(self, words: set[str], through: str | None = None) -> dict[str, float]:
+        """Words to add to a question made of ``words``, with their weights (only those of the
+        spellings of ``through``'s groups that hold it, if given)."""
         added = {}
-        for number in sorted({n for word in words for n in self._groups_of.get(word, ())}):
+        for number in sorted({n for word in ([through] if through else words)
+                              for n in self._groups_of.get(word, ())}):
             group = self.groups[number]
-            if any(spelling <= words for spelling in group):
+            if any(spelling <= words and (through is None or through in spelling)
+                   for spelling in group):
                 for spelling in group:
                     for word in spelling - words:
                         added[word] = WEIGHT

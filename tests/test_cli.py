@@ -56,19 +56,22 @@ def test_shipped_corpus_answers(run_cli, shipped_index, question, first):
 
 # ---------------------------------------------------------------- ask --json: the contract
 
-RESULT_KEYS = {"path", "title", "score", "excerpt", "url", "date"}
+RESULT_KEYS = {"path", "title", "score", "confidence", "excerpt", "url", "date"}
 
 
 def parse_json_lines(out: str) -> list[dict]:
     lines = out.splitlines()
     objects = [json.loads(line) for line in lines]
     for obj in objects:
-        assert set(obj) == {"question", "results"}
+        assert set(obj) == {"question", "answered", "results"}
+        assert isinstance(obj["answered"], bool)
+        assert obj["answered"] is False or obj["results"]
         scores = [r["score"] for r in obj["results"]]
         assert scores == sorted(scores, reverse=True)
         for r in obj["results"]:
             assert set(r) == RESULT_KEYS
             assert isinstance(r["score"], (int, float)) and r["score"] > 0
+            assert 0 < r["confidence"] <= 1
             assert isinstance(r["excerpt"], str) and len(r["excerpt"]) <= 200
             for markup in ("**", "](", "<div", "</", "```", "\x1b"):
                 assert markup not in r["excerpt"], (markup, r["excerpt"])

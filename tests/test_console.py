@@ -204,7 +204,8 @@ def test_highlight_marks_each_word_once_even_when_words_overlap():
 
 
 def test_results_render_as_plain_text_without_colour():
-    hit = Hit("python/gil.md", GIL_TITLE, 2.5, "GILという。", ("GIL",), None, "2019-05-01", ())
+    hit = Hit("python/gil.md", GIL_TITLE, 2.5, 0.71, "GILという。", ("GIL",), None, "2019-05-01",
+              ())
     assert console.render_hits([hit]) == (f"1. {GIL_TITLE}  [python/gil.md, 2019-05-01]  "
-                                          "score 2.50\n   GILという。")
+                                          "score 2.50, confidence 0.71\n   GILという。")
     assert "見つかりませんでした" in console.render_hits([])

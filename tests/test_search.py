@@ -83,7 +83,8 @@ def test_a_hit_carries_what_adapters_need(searcher):
     assert "GIL" in hit.matched
     assert all(m in hit.excerpt for m in hit.matched)
     assert hit.to_json() == {"path": "python/gil.md", "title": hit.title,
-                             "score": round(hit.score, 4), "excerpt": hit.excerpt,
+                             "score": round(hit.score, 4),
+                             "confidence": round(hit.confidence, 4), "excerpt": hit.excerpt,
                              "url": "https://example.com/gil", "date": "2019-05-01"}
 
 

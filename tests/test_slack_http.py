@@ -209,7 +209,7 @@ def test_more_results_continue_where_the_answer_was(slack):
 
 
 def test_votes_are_stored_with_question_note_and_user(slack, tmp_path, run_cli):
-    P.deliver(slack.url, P.event(P.mention("GILって何？")))
+    P.deliver(slack.url, P.event(P.mention("GILとCPU")))
     [post] = slack.fake.wait_for("chat.postMessage")
     blocks = post.params["blocks"]
     P.deliver(slack.url, P.click(P.button(blocks, "vote_up", 0), slack.fake.response_url("v"),
@@ -219,9 +219,9 @@ def test_votes_are_stored_with_question_note_and_user(slack, tmp_path, run_cli):
     thanks = slack.fake.wait_for("response/v", 2)
     assert thanks[0].params["response_type"] == "ephemeral"
     assert thanks[0].params["replace_original"] is False
-    assert Votes(tmp_path / "votes.sqlite3").helpful() == [("GILって何？", "python/gil.md")]
+    assert Votes(tmp_path / "votes.sqlite3").helpful() == [("GILとCPU", "python/gil.md")]
     result = run_cli(["feedback", "export", "--db", tmp_path / "votes.sqlite3"])
-    assert (result.rc, result.out) == (0, "GILって何？\tpython/gil.md\n")
+    assert (result.rc, result.out) == (0, "GILとCPU\tpython/gil.md\n")
 
 
 @pytest.mark.parametrize("question, expected", [("GILって何？", "保存できませんでした"),

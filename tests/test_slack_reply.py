@@ -11,7 +11,7 @@ from index.search import Hit
 
 def hit(path="python/gil.md", title="PythonのGIL", excerpt="GILはスレッドを一つずつ動かす。",
         matched=("GIL",), url=None, date=None, tags=()) -> Hit:
-    return Hit(path, title, 1.0, excerpt, tuple(matched), url, date, tuple(tags))
+    return Hit(path, title, 1.0, 0.8, excerpt, tuple(matched), url, date, tuple(tags))
 
 
 @pytest.mark.parametrize("question, lang", [
