@@ -193,10 +193,15 @@ class Searcher:
     def reach(self, terms: Terms) -> float:
         """The best score a note could have for a question of ``terms``: every term at its
         bound (see scoring.accumulate), and each unknown word as a term no note has."""
-        params = self.data.params
-        known = sum(w * self._idf(t) for t, w in terms.reach.items())
         unknown = float(idf_of(np.zeros(1), self.data.n_notes)[0])
-        return (known + terms.unknown * unknown) * (params.k1 + 1.0 + params.delta)
+        return self._bound(terms.reach, terms.unknown * unknown)
+
+    def _bound(self, weights: dict[str, float], idf: float = 0.0) -> float:
+        """The most that terms of ``weights`` (and terms of summed ``idf``) can add to a
+        note's score: each term's score is below ``idf * (k1 + 1 + delta)``."""
+        params = self.data.params
+        total = idf + sum(w * self._idf(t) for t, w in weights.items())
+        return total * (params.k1 + 1.0 + params.delta)
 
     def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
         """The ``k`` best notes for ``question`` after skipping ``offset``, best first.
@@ -209,13 +214,18 @@ class Searcher:
         if not terms.topical:
             return []
         vocab = self.data.vocab
-        ids = [vocab[t] for t in terms.weights]
-        without = None
-        if len(terms.topical) < len(terms.weights):
+        ids, weights = [vocab[t] for t in terms.weights], list(terms.weights.values())
+        scores = self.data.score(ids, weights, k=offset + k)
+        order = top_k(scores, offset + k)
+        # A note can only score this much from the terms that do not make it an answer: if a
+        # note among the best is that low, it may have nothing else, and those without any
+        # topical term are left out (then every note is scored).
+        vague = self._bound({t: w for t, w in terms.weights.items() if t not in terms.topical})
+        if vague and len(order) and scores[order[-1]] <= vague * (1 + 1e-6) + 1e-6:
             without = np.flatnonzero(~self.data.having([vocab[t] for t in terms.topical]))
-        scores = self.data.score(ids, list(terms.weights.values()), k=offset + k,
-                                 without=without)
-        order = top_k(scores, offset + k)[offset:]
+            scores = self.data.score(ids, weights, without=without)
+            order = top_k(scores, offset + k)
+        order = order[offset:]
         needles = self._needles(text, tokens, terms.weights)
         expect = _NUMBER if _ASKS_NUMBER.search(text) else None
         reach = self.reach(terms) or 1.0

@@ -227,3 +227,19 @@ def test_slash_command_without_a_confident_answer_opens_in_place(slack):
     [full] = slack.fake.wait_for("response/show")
     assert full.params["replace_original"] is True
     assert P.button(full.params["blocks"], "share")
+
+
+def test_a_note_of_question_words_is_left_out_even_when_it_ranks_first(tmp_path):
+    # 何 is weighted down, but a note full of 何 can still outscore one mention of 量子 in a
+    # note far longer than the others: that note is the answer, the other is not listed at all
+    write_note(tmp_path / "c", "what.md", "---\ntitle: 何 何 何\n---\n何が何でも何とかする。\n")
+    write_note(tmp_path / "c", "long.md", "量子の話。" + "計算機と暗号と通信について。" * 300)
+    for n in range(30):
+        write_note(tmp_path / "c", f"other{n}.md", f"天気の話{n}。\n")
+    store.build(tmp_path / "c", tmp_path / "i")
+    searcher = Searcher(store.load(tmp_path / "i"))
+    data = searcher.data
+    terms = searcher.question_terms("量子って何？")
+    whole = data.score([data.vocab[t] for t in terms], list(terms.values()))
+    assert data.doc(int(whole.argmax()))["path"] == "what.md"  # the trap is set
+    assert [h.path for h in searcher.search("量子って何？", k=3)] == ["long.md"]
