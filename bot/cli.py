@@ -4,17 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 
 from index import store
+from index.analyzer import printable
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
 
 from . import config
 from .console import render_answer
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class UsageError(Exception):
@@ -89,7 +86,7 @@ def make_parser() -> Parser:
 
 
 def _say(line: str):
-    print(f"notebot: {line}", file=sys.stderr, flush=True)
+    print(f"notebot: {printable(line)}", file=sys.stderr, flush=True)
 
 
 # A build shows a progress bar once it has taken this long (a quick one shows none).
@@ -177,7 +174,7 @@ def cmd_ask(args, paths) -> int:
             if n:
                 print()
             if args.question is None:
-                print(f"Q: {_CONTROL.sub(' ', question)}")  # no terminal escapes echoed
+                print(f"Q: {printable(question)}")  # no terminal escapes echoed
             print(render_answer(question, hits, min_confidence), flush=True)
     return 0
 
@@ -215,8 +212,8 @@ def cmd_eval(args, paths) -> int:
     for case, rank, first in report.misses:
         where = f"rank {rank}" if rank else "not in the top 10"
         # what comes from the file is printed without its terminal escapes
-        print(_CONTROL.sub(" ", f"miss (line {case.line}, {where}): {case.question}"))
-        print(_CONTROL.sub(" ", f"    expected {case.expected}, first came {first or 'nothing'}"))
+        print(printable(f"miss (line {case.line}, {where}): {case.question}"))
+        print(printable(f"    expected {case.expected}, first came {first or 'nothing'}"))
     return 0
 
 

@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from index.analyzer import printable
 from index.search import DEFAULT_MIN_CONFIDENCE, Hit, Searcher, answered
 
 from .reply import language
@@ -42,7 +43,7 @@ def render_hits(hits: list[Hit], color: bool = False, start: int = 1, weak: str 
     blocks = []
     for n, h in enumerate(hits, start):
         title = f"{BOLD}{h.title}{RESET}" if color else h.title
-        meta = ", ".join(x for x in (h.path, h.date, h.url) if x)
+        meta = printable(", ".join(x for x in (h.path, h.date, h.url) if x))
         blocks.append(f"{n}. {title}{weak}  [{meta}]  score {h.score:.2f}, "
                       f"confidence {h.confidence:.2f}\n"
                       f"   {highlight(h.excerpt, h.matched, color)}")
@@ -114,7 +115,8 @@ class Console:
             return
         hit = self.hits[int(arg) - 1]
         doc = self.searcher.data.doc_by_path(hit.path)
-        self.say(f"# {doc['title']}\n[{hit.path}]\n\n{highlight(doc['text'], hit.matched, self.color)}")
+        self.say(f"# {doc['title']}\n[{printable(hit.path)}]\n\n"
+                 f"{highlight(doc['text'], hit.matched, self.color)}")
 
     def say(self, text: str):
         print(text, file=self.out, flush=True)

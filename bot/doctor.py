@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index import notes, store
+from index.analyzer import printable
 
 from . import config
 
@@ -164,7 +165,7 @@ def run(paths: config.Paths, slack: bool = True, http: bool = False,
 def report(findings: list[Finding], out) -> int:
     """Print the findings; the exit status: 1 when any failed, else 0."""
     for f in findings:
-        print(f"{f.status:<5} {f.topic:<7} {f.message}", file=out)
+        print(f"{f.status:<5} {f.topic:<7} {printable(f.message)}", file=out)
         if f.fix:
             print(f"{'':<13} fix: {f.fix}", file=out)
     failed = sum(f.status == "FAIL" for f in findings)

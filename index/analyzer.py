@@ -49,7 +49,7 @@ _MECAB_ENTRIES = r'-a -O "" -F "%m %phl,%phr %pw\t%m %f[7] %f[0]\n" -U "" -E "" 
 # nothing before them. The character before a run goes with it (see nfkc_runs).
 _NOT_NFKC = re.compile(r"[^\x00-\x7f\u3001-\u3029\u3041-\u3096\u30a1-\u30fc\u4e00-\u9fff]+")
 # Control characters, and lone surrogates (undecodable bytes in argv, or JSON \ud800 escapes).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[._\-/:+#][0-9a-z]+)*")
 _ASCII_PART = re.compile(r"[0-9a-z]+")
 _KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]+")
@@ -80,7 +80,13 @@ def normalize(text: str) -> str:
         out += (text[done:start], unicodedata.normalize("NFKC", text[start:end]))
         done = end
     out.append(text[done:])
-    return _CONTROL.sub(" ", "".join(out))
+    return printable("".join(out))
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and lone surrogates as spaces: safe to print on a
+    terminal (no escape sequences) and to encode."""
+    return CONTROL.sub(" ", text)
 
 
 def nfkc_runs(text: str):

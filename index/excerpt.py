@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
-from .analyzer import _CONTROL, _NOT_NFKC, nfkc_runs
+from .analyzer import _NOT_NFKC, nfkc_runs, printable
 
 MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
@@ -229,7 +229,7 @@ def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     if not _COMBINING.search(text):
         norm = _NOT_NFKC.sub(_each_char, text)
         if len(norm) == len(text):
-            return _CONTROL.sub(" ", norm), range(len(text) + 1)
+            return printable(norm), range(len(text) + 1)
     return _normalize_by_units(text)
 
 
@@ -251,7 +251,7 @@ def _normalize_by_units(text: str) -> tuple[str, list[int]]:
         done = end
     parts.append(text[done:])
     origin.extend(range(done, len(text) + 1))
-    return _CONTROL.sub(" ", "".join(parts)), origin
+    return printable("".join(parts)), origin
 
 
 def _cut(passage: str, matched: set, max_chars: int) -> str:

@@ -19,6 +19,8 @@ import frontmatter
 import yaml
 from markdown_it import MarkdownIt
 
+from .analyzer import printable
+
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_NOTE_BYTES = 32 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -60,50 +62,76 @@ class Scan:
 
 
 def scan(root: str | os.PathLike) -> Scan:
-    """Find note files under ``root``, following symlinks but never around a loop."""
-    root = Path(root)
+    """Find note files under ``root``: depth first, in name order, hidden names skipped. Links
+    are followed within the corpus, never around a loop, and never out of it: a note or folder
+    whose real path lies outside ``root`` is skipped with a warning (it could be anything on
+    the machine, and answers quote what they index)."""
     result = Scan()
-    seen_dirs, seen_paths = set(), set()
-
-    def on_error(err: OSError):
-        result.warnings.append(f"{err.filename}: skipped: {err.strerror or err}")
-
     top = os.fspath(root)
-    prefix = len(os.path.join(top, ""))  # os.walk's paths start with it: no relpath per file
-    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=True):
-        st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen_dirs:
-            result.warnings.append(f"{dirpath}: skipped: directory link loop")
-            dirnames[:] = []
+    real_top = os.path.realpath(top)
+    inside = os.path.join(real_top, "")
+    seen_dirs, seen_paths = set(), set()
+    # A stack, not recursion: folders may nest deeper than Python's recursion limit.
+    stack = [(top, "")]  # a folder, and its path relative to ``root`` ("" or ending in "/")
+    while stack:
+        dirpath, folder = stack.pop()
+        try:
+            st = os.stat(dirpath)
+            if (st.st_dev, st.st_ino) in seen_dirs:
+                result.warnings.append(f"{_shown(dirpath)}: skipped: directory link loop")
+                continue
+            seen_dirs.add((st.st_dev, st.st_ino))
+            with os.scandir(dirpath) as entries:
+                entries = sorted((e for e in entries if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as err:
+            result.warnings.append(f"{_shown(dirpath)}: skipped: {err.strerror or err}")
             continue
-        seen_dirs.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        folder = dirpath[prefix:].replace(os.sep, "/")
-        folder, base = folder + "/" if folder else "", os.path.join(dirpath, "")
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(NOTE_SUFFIXES):
-                continue
-            abspath, rel = base + name, folder + name
-            shown = rel if rel.isascii() else (
-                rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-            if shown in seen_paths:  # (only names with invalid UTF-8 can meet another's)
-                result.warnings.append(f"{shown}: skipped: another file's name reads the same "
-                                       "once invalid UTF-8 is replaced; rename one of them")
-                continue
-            seen_paths.add(shown)
-            if shown != rel:
-                result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
-                rel = shown
+        subdirs = []
+        for entry in entries:
+            rel = folder + entry.name
             try:
-                st = os.stat(abspath)
+                if entry.is_symlink() and not (real := os.path.realpath(entry.path)).startswith(
+                        inside) and real != real_top:
+                    result.warnings.append(f"{_shown(rel)}: skipped: a link to outside the "
+                                           "corpus")
+                    continue
+                if entry.is_dir():
+                    subdirs.append((entry.path, rel + "/"))
+                    continue
             except OSError as err:
-                result.warnings.append(f"{rel}: skipped: {err.strerror or err}")
+                result.warnings.append(f"{_shown(rel)}: skipped: {err.strerror or err}")
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            result.files.append(FileInfo(rel, abspath, st.st_size,
-                                           max(st.st_mtime_ns, st.st_ctime_ns)))
+            if entry.name.lower().endswith(NOTE_SUFFIXES):
+                _found(result, entry.path, rel, seen_paths)
+        stack.extend(reversed(subdirs))
     return result
+
+
+def _shown(path: str) -> str:
+    """A path as it can be shown: invalid UTF-8 in file names replaced."""
+    return path if path.isascii() else (
+        path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _found(result: Scan, abspath: str, rel: str, seen_paths: set):
+    """Record the note file at ``abspath`` (``rel`` in the corpus), or why it is skipped."""
+    shown = _shown(rel)
+    if shown in seen_paths:  # (only names with invalid UTF-8 can meet another's)
+        result.warnings.append(f"{shown}: skipped: another file's name reads the same "
+                               "once invalid UTF-8 is replaced; rename one of them")
+        return
+    seen_paths.add(shown)
+    if shown != rel:
+        result.warnings.append(f"{shown}: file name is not valid UTF-8; indexed as shown")
+    try:
+        st = os.stat(abspath)
+    except OSError as err:
+        result.warnings.append(f"{shown}: skipped: {err.strerror or err}")
+        return
+    if stat.S_ISREG(st.st_mode):
+        result.files.append(FileInfo(shown, abspath, st.st_size,
+                                     max(st.st_mtime_ns, st.st_ctime_ns)))
 
 
 def content_hash(data: bytes) -> str:
@@ -151,6 +179,7 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         warnings.append(f"{path}: front matter ignored: {reason}")
         body = _FRONT_MATTER.sub("", raw, count=1)
+    meta = _plain_values(path, meta, warnings)
     tokens = None if path.lower().endswith(".txt") else _markdown.parse(body)
     text = body.strip() if tokens is None else _plain_text(tokens)
     title = (_text_field(meta.get("title")) or _first_heading(tokens or _markdown.parse(body))
@@ -161,7 +190,7 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
         text=_CONTROL.sub(" ", text),
         url=_text_field(meta.get("url")),
         date=_date_field(meta.get("date")),
-        tags=_tags_field(meta.get("tags")),
+        tags=tuple(printable(t) for t in _tags_field(meta.get("tags"))),
     ), warnings
 
 
@@ -215,10 +244,32 @@ def _first_heading(tokens) -> str | None:
     return None
 
 
+# What a front-matter value may be: YAML's plain scalars (aliases to lists of lists can make a
+# 1 KB value that is billions of items long once written out).
+_SCALARS = (str, int, float, bool, datetime.date)
+
+
+def _plain_values(path: str, meta: dict, warnings: list) -> dict:
+    """The front-matter fields a note uses, each a plain value (tags: a list of them); any
+    other value is dropped with a warning."""
+    kept = {}
+    for key in ("title", "url", "date", "tags"):
+        value = meta.get(key)
+        if key == "tags" and isinstance(value, list) and all(
+                isinstance(v, _SCALARS) or v is None for v in value):
+            kept[key] = value
+        elif isinstance(value, _SCALARS):
+            kept[key] = value
+        elif value is not None:
+            warnings.append(f"{path}: front matter '{key}' ignored: not a plain value"
+                            + (" or a list of them" if key == "tags" else ""))
+    return kept
+
+
 def _text_field(value) -> str | None:
     if value is None:
         return None
-    value = str(value).strip()
+    value = printable(str(value)).strip()
     return value or None
 
 

@@ -385,3 +385,19 @@ def test_a_question_from_stdin_is_echoed_without_terminal_escapes(run_cli, corpu
     result = run_cli(["ask", "--corpus", corpus], stdin="\x1b[2J\x1b]0;pwned\x07GIL\n")
     assert result.rc == 0
     assert "Q: " in result.out and "\x1b" not in result.out and "\x07" not in result.out
+
+
+def test_no_control_character_from_a_note_reaches_the_terminal(run_cli, tmp_path):
+    corpus = tmp_path / "corpus"
+    write_note(corpus, "evil\x1b[2J.md", "---\ntitle: 端末のメモ\nurl: \"http://x/\\e]0;pwned\\a\"\n"
+               "date: \"\\e[31m2020-01-01\"\ntags: [\"\\e[5mblink\"]\n---\n端末を壊すメモ。\n")
+    write_note(corpus, "bad\x1b[31m.md", b"\xff\xfe\x1b[2J")  # invalid UTF-8: a warning
+    outputs = [run_cli(["build", "--corpus", corpus]),
+               run_cli(["ask", "端末", "--corpus", corpus]),
+               run_cli(["ask", "--corpus", corpus], stdin="端末\x1b[2J\n"),
+               run_cli(["doctor", "--offline", "--corpus", corpus]),
+               run_cli(["console", "--corpus", corpus], stdin="端末\no 1\n")]
+    assert "bad" in outputs[0].err and "evil" in outputs[1].out + outputs[4].out
+    for result in outputs:
+        for control in ("\x1b", "\x07"):
+            assert control not in result.out + result.err

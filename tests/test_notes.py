@@ -135,6 +135,40 @@ def test_scan_survives_symlink_loops(tmp_path):
     assert any("dangling.md" in w for w in found.warnings)
 
 
+def test_links_out_of_the_corpus_are_not_followed(tmp_path):
+    write_note(tmp_path / "outside", "secrets.env.md", "PASSWORD=hunter2")
+    write_note(tmp_path / "corpus", "a/note.md", "本文。")
+    os.symlink(tmp_path / "outside" / "secrets.env.md", tmp_path / "corpus" / "leak.md")
+    os.symlink("/etc", tmp_path / "corpus" / "etc")
+    os.symlink("../../outside", tmp_path / "corpus" / "a" / "out")
+    os.symlink("a/note.md", tmp_path / "corpus" / "same.md")   # links inside still work
+    found = notes.scan(tmp_path / "corpus")
+    assert [f.path for f in found.files] == ["same.md", "a/note.md"]
+    assert sorted(found.warnings) == [f"{p}: skipped: a link to outside the corpus"
+                                      for p in ("a/out", "etc", "leak.md")]
+
+
+def test_folders_deeper_than_the_recursion_limit_are_scanned(tmp_path):
+    # (os.makedirs, Path.mkdir and shutil.rmtree recurse: the folders are made and removed here)
+    fds = [os.open(tmp_path, os.O_RDONLY)]
+    try:
+        for _ in range(1100):
+            os.mkdir("d", dir_fd=fds[-1])
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        with open(os.open("deep.md", os.O_WRONLY | os.O_CREAT, dir_fd=fds[-1]), "w") as f:
+            f.write("深いノート。")
+        write_note(tmp_path, "top.md", "本文。")
+        found = notes.scan(tmp_path)
+        assert [f.path for f in found.files] == ["top.md", "/".join(["d"] * 1100 + ["deep.md"])]
+    finally:
+        if len(fds) == 1101 and "deep.md" in os.listdir(fds[-1]):
+            os.unlink("deep.md", dir_fd=fds[-1])
+        while len(fds) > 1:
+            os.close(fds.pop())
+            os.rmdir("d", dir_fd=fds[-1])
+        os.close(fds.pop())
+
+
 def test_scan_warns_about_file_names_that_are_not_utf8(tmp_path):
     write_note(tmp_path, "ok.md", "本文。")
     (tmp_path / os.fsdecode(b"bad\xffname.md")).write_text("本文。", encoding="utf-8")
@@ -179,8 +213,7 @@ def test_files_over_the_size_limit_are_skipped_without_reading(tmp_path):
 def test_a_file_that_cannot_be_read_is_skipped_with_the_reason(tmp_path):
     # Tests run as root, so chmod 000 would not stop the read; /proc/self/mem is a regular file
     # that any process, root included, fails to read at offset 0 (EIO).
-    os.symlink("/proc/self/mem", tmp_path / "unreadable.md")
-    [info] = notes.scan(tmp_path).files
+    info = notes.FileInfo("unreadable.md", "/proc/self/mem", 0, 0)
     data, why = notes.read_bytes(info)
     assert data is None and why.startswith("cannot be read")
 
@@ -205,3 +238,14 @@ def test_a_heading_title_costs_one_markdown_parse(monkeypatch):
     monkeypatch.setattr(notes._markdown, "parse", lambda text: calls.append(1) or real(text))
     note, _ = parse("# 見出しの題\n本文。")
     assert note.title == "見出しの題" and calls == [1]
+
+
+def test_a_yaml_alias_bomb_in_front_matter_is_refused_not_expanded():
+    bomb = "\n".join(['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'] + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)])
+    raw = f"---\n{bomb}\ntitle: *i\ntags: *i\ndate: *h\nurl: ok\n---\n本文です。\n"
+    note, warnings = notes.parse("bomb.md", raw.encode())
+    assert (note.title, note.tags, note.date, note.url) == ("bomb", (), None, "ok")
+    assert note.text == "本文です。"
+    assert [w.split(":")[0] for w in warnings] == ["bomb.md"] * 3
+    assert all("not a plain value" in w for w in warnings)

@@ -209,7 +209,7 @@ def test_hostile_note_files_are_warned_about_and_never_stop_a_build(tmp_path):
                  "name-\ufffd.md", "huge.md"]:
         assert name in text, name
     if os.path.exists("/proc/self/mem"):
-        assert "unreadable.md: skipped: cannot be read" in text
+        assert "unreadable.md: skipped: a link to outside the corpus" in text
     index_dir = tmp_path / "i"
     assert top_paths(index_dir, "GILって何？")[0] == "python/gil.md"
     assert top_paths(index_dir, "エンコーディング")[0] == "bad/invalid-utf8.md"
