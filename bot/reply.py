@@ -22,6 +22,9 @@ MAX_TITLE_CHARS = 150
 MAX_URL_CHARS = 800
 MAX_QUOTED_CHARS = 100
 ZWSP = "\u200b"  # Slack only renders *bold* next to spaces or punctuation; Japanese has none
+# Look-alikes of mrkdwn's formatting characters (asterisk operator, modifier low macron, tilde
+# operator, modifier grave accent).
+_LOOK_ALIKES = str.maketrans("*_~`", "\u2217\u02cd\u223c\u02cb")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 _LATIN = re.compile(r"[A-Za-z]")
 _SPECIAL_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
@@ -81,7 +84,9 @@ def language(question: str) -> str:
 
 
 def escape(text: str) -> str:
-    """``text`` safe inside Slack mrkdwn: no markup, no links, no special mentions."""
+    """``text`` safe inside Slack mrkdwn: no markup, no links, no special mentions. mrkdwn has
+    no escape character, so *, _, ~ and ` become their look-alikes: shown, never formatting."""
+    text = text.translate(_LOOK_ALIKES)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL_MENTION.sub("@\u2060", text)  # a word joiner: looks the same, pings nobody
 
@@ -124,18 +129,24 @@ def _mrkdwn(text: str) -> dict:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _button(text: str, action_id: str, value: dict) -> dict:
-    return {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True},
-            "action_id": action_id, "value": button_value(**value)}
+def _buttons(*buttons: tuple[str, str, dict]) -> dict | None:
+    """An actions block of buttons (text, action_id, value); a button whose value cannot fit
+    Slack's limit is left out, and so is a block with no button left."""
+    elements = [{"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True},
+                 "action_id": action_id, "value": value}
+                for text, action_id, fields in buttons
+                if (value := button_value(**fields)) is not None]
+    return {"type": "actions", "elements": elements} if elements else None
 
 
-def button_value(q: str, **fields) -> str:
-    """A button's value as JSON, the question shortened until it fits Slack's limit."""
+def button_value(q: str, **fields) -> str | None:
+    """A button's value as JSON, the question shortened until it fits Slack's limit (None
+    if the other fields alone do not fit: a note path thousands of characters long)."""
     value = json.dumps(dict(q=q, **fields), ensure_ascii=False)
     while len(value) > MAX_VALUE_CHARS and q:
         q = q[:len(q) // 2]
         value = json.dumps(dict(q=q, **fields), ensure_ascii=False)
-    return value
+    return value if len(value) <= MAX_VALUE_CHARS else None
 
 
 def _title(hit: Hit, bold: bool = True) -> str:
@@ -176,17 +187,15 @@ def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
     for n, hit in enumerate(hits, offset + 1):
         blocks.append({"type": "section", "text": _mrkdwn(_section(hit))})
         blocks.append({"type": "context", "elements": [_mrkdwn(_meta(hit))]})
-        blocks.append({"type": "actions", "elements": [
-            _button(t["up"], "vote_up", {"q": question, "p": hit.path}),
-            _button(t["down"], "vote_down", {"q": question, "p": hit.path})]})
+        votes = _buttons((t["up"], "vote_up", {"q": question, "p": hit.path}),
+                         (t["down"], "vote_down", {"q": question, "p": hit.path}))
+        if votes:
+            blocks.append(votes)
         lines.append(f"{n}. {escape(_cut(hit.title, MAX_TITLE_CHARS))} — {escape(hit.excerpt)}")
-    buttons = []
-    if more:
-        buttons.append(_button(t["more"], "more", {"q": question, "o": offset + len(hits)}))
-    if share:
-        buttons.append(_button(t["share"], "share", {"q": question, "o": offset}))
+    buttons = _buttons(*([(t["more"], "more", {"q": question, "o": offset + len(hits)})] * more
+                         + [(t["share"], "share", {"q": question, "o": offset})] * share))
     if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+        blocks.append(buttons)
     return "\n".join(lines), blocks
 
 
@@ -200,7 +209,7 @@ def unsure(question: str, hits: list[Hit], offset: int = 0) -> tuple[str, list[d
         body = "\n".join([text] + [f"• {escape(_cut(hit.title, MAX_TITLE_CHARS))}" for hit in hits])
     return body, [
         {"type": "section", "text": _mrkdwn(_cut(body, MAX_SECTION_CHARS))},
-        {"type": "actions", "elements": [_button(t["show"], "show", {"q": question, "o": offset})]}]
+        _buttons((t["show"], "show", {"q": question, "o": offset}))]
 
 
 def shared(user: str, text: str, blocks: list[dict], question: str) -> tuple[str, list[dict]]:

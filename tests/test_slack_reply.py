@@ -43,7 +43,7 @@ def test_escape_leaves_no_markup_mentions_or_links(text, expected):
     ("GILはロックです。", ["GIL"], "\u200b*GIL*\u200bはロックです。"),
     ("スレッドを走らせた", ["スレッド", "走らせ"], "\u200b*スレッド*\u200bを\u200b*走らせ*\u200bた"),
     ("<b>GIL</b>", ["GIL"], "&lt;b&gt;\u200b*GIL*\u200b&lt;/b&gt;"),
-    ("a*b", ["*"], "a*b"),  # a word made of markup is not emphasised
+    ("a*b", ["*"], "a\u2217b"),  # markup is shown as a look-alike, never emphasised
     ("本文", [], "本文"),
 ])
 def test_matched_words_are_bold_and_the_rest_escaped(text, words, expected):
@@ -85,6 +85,28 @@ def test_an_answer_stays_within_slacks_limits_whatever_the_notes_hold():
                 assert len(o["text"]["text"]) <= 75
                 assert json.loads(o["value"])["q"].startswith("質問")
     assert len(text) <= 40_000
+
+
+def test_a_note_path_too_long_for_a_button_loses_its_votes_not_the_answer():
+    long = hit(path="a/" + "x" * 2100 + ".md")
+    for text, blocks in (reply.answer("GILとは", [long, hit()], more=True),
+                         reply.unsure("GILとは", [long, hit()])):
+        values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+        assert values and all(len(v) <= reply.MAX_VALUE_CHARS for v in values)
+    _, blocks = reply.answer("GILとは", [long, hit()])
+    assert [json.loads(v)["p"] for b in blocks if b["type"] == "actions"
+            for v in [b["elements"][0]["value"]]] == ["python/gil.md"]
+
+
+@pytest.mark.parametrize("markup", ["*太字*", "_斜体_", "~取り消し~", "`コード`", "```\nフェンス\n```"])
+def test_slack_markup_in_a_note_shows_literally(markup):
+    note = hit(title=f"題{markup}", excerpt=f"GILは{markup}です。")
+    text, blocks = reply.answer("GIL", [note])
+    for shown in (text, blocks[1]["text"]["text"]):
+        assert not any(c in shown.replace("*GIL*", "") for c in "_~`")
+        assert shown.count("*") == shown.count("*GIL*") * 2 + (2 if shown is not text else 0)
+    assert "∗太字∗" in text or "ˍ斜体ˍ" in text or "∼取り消し∼" in text or "ˋコードˋ" in text \
+        or "ˋˋˋ" in text
 
 
 def test_page_numbers_and_buttons():
