@@ -214,11 +214,15 @@ def _best(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     return float(np.partition(scores[top], len(top) - k)[len(top) - k]), top
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` best positive scores, best first (ties: lower index first)."""
+def top_k(scores: np.ndarray, k: int, rank=None) -> np.ndarray:
+    """Indices of the ``k`` best positive scores, best first. Ties go to the lower index, or
+    with ``rank`` (called only when there are ties: it returns a number for each index) to
+    the lower rank."""
     if k <= 0:
         return np.zeros(0, np.intp)
     kth, top = _best(scores, k)
     candidates = top[scores[top] >= kth]  # (all the notes tied at the k-th place)
-    order = np.lexsort((candidates, -scores[candidates]))
+    best = scores[candidates]
+    tied = rank is not None and len(np.unique(best)) < len(best)
+    order = np.lexsort((rank()[candidates] if tied else candidates, -best))
     return candidates[order][:k]

@@ -216,7 +216,7 @@ class Searcher:
         vocab = self.data.vocab
         ids, weights = [vocab[t] for t in terms.weights], list(terms.weights.values())
         scores = self.data.score(ids, weights, k=offset + k)
-        order = top_k(scores, offset + k)
+        order = top_k(scores, offset + k, self.data.path_rank)
         # A note can only score this much from the terms that do not make it an answer: if a
         # note among the best is that low, it may have nothing else, and those without any
         # topical term are left out (then every note is scored).
@@ -224,7 +224,7 @@ class Searcher:
         if vague and len(order) and scores[order[-1]] <= vague * (1 + 1e-6) + 1e-6:
             without = np.flatnonzero(~self.data.having([vocab[t] for t in terms.topical]))
             scores = self.data.score(ids, weights, without=without)
-            order = top_k(scores, offset + k)
+            order = top_k(scores, offset + k, self.data.path_rank)
         order = order[offset:]
         needles = self._needles(text, tokens, terms.weights)
         expect = _NUMBER if _ASKS_NUMBER.search(text) else None

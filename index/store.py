@@ -163,6 +163,19 @@ class IndexData:
         return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
                           self.idf, self.params, deleted, k, self._scores)
 
+    def path_rank(self) -> np.ndarray:
+        """Per note number: its place in the order of the notes' paths (deleted notes last),
+        which breaks ties the same way however the index was built."""
+        return self._path_rank
+
+    @cached_property
+    def _path_rank(self) -> np.ndarray:
+        notes = self.manifest["notes"]
+        rank = np.full(len(self.norm), len(self.norm), dtype=np.int64)
+        by_path = sorted(range(len(notes["path"])), key=notes["path"].__getitem__)
+        rank[np.asarray(notes["doc"], dtype=np.int64)[by_path]] = np.arange(len(by_path))
+        return rank
+
     def having(self, term_ids) -> np.ndarray:
         """Per note number: whether the note has any of the terms ``term_ids``."""
         found = np.zeros(len(self.norm), dtype=bool)

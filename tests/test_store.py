@@ -640,3 +640,18 @@ def test_an_edit_that_keeps_the_size_and_sets_the_time_back_is_seen(tmp_path):
     report = store.build(tmp_path / "notes", tmp_path / "index", workers=1)
     assert report.changed == 1
     assert top_paths(tmp_path / "index", "CPU") == ["a.md"]
+
+
+def test_tied_notes_come_in_path_order_from_a_full_and_an_incremental_build(tmp_path):
+    same = "# 同じメモ\n同じ内容のメモ。\n"
+    for name in ("c.md", "a.md"):
+        write_note(tmp_path / "corpus", name, same)
+    for n in range(30):  # so that the next build adds a segment rather than merging
+        write_note(tmp_path / "corpus", f"other/{n}.md", f"# 別のメモ{n}\n天気の話。\n")
+    store.build(tmp_path / "corpus", tmp_path / "inc")
+    write_note(tmp_path / "corpus", "b.md", same)
+    store.build(tmp_path / "corpus", tmp_path / "inc")  # b.md is numbered after c.md
+    store.build(tmp_path / "corpus", tmp_path / "full", full=True)
+    for index_dir in ("inc", "full"):
+        assert top_paths(tmp_path / index_dir, "同じ内容") == ["a.md", "b.md", "c.md"]
+        assert top_paths(tmp_path / index_dir, "同じ内容", k=1) == ["a.md"]
