@@ -15,6 +15,7 @@ Slack's real behaviour, and what is done about it:
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -26,7 +27,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -144,7 +145,17 @@ def create_app(settings: config.Slack, bot: Bot, http: bool = False) -> App:
 
 def register(app: App, bot: Bot):
     """Attach the listeners to ``app``."""
+    refused_teams = Recent(100)
+
     def attach(context, next):
+        ours = (context.authorize_result or {}).get("team_id")
+        if context.team_id and ours and context.team_id != ours:
+            # A request from another workspace (an org-wide install, a shared channel) must
+            # not be answered with this workspace's notes.
+            if refused_teams.first(context.team_id):
+                log.warning("refusing requests from workspace %s: this bot serves %s",
+                            context.team_id, ours)
+            return BoltResponse(status=200, body="")
         context["bot"], context["received"] = bot, time.perf_counter()
         next()
 
@@ -390,13 +401,13 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     if watch:
         from .watch import Watcher
 
-        watcher = Watcher(paths.corpus, rebuild).start()
+        watcher = Watcher(paths.corpus, rebuild, ignore=paths.index).start()
         log.info("watching %s for changes", paths.corpus)
     # `docker stop` sends SIGTERM, which a process with id 1 otherwise ignores.
     signal.signal(signal.SIGTERM, _terminate)
     try:
         if http:
-            serve_http(app, host, port)
+            serve_http(app, host, port, settings.signing_secret)
         else:
             serve_socket_mode(app, settings.app_token)
     finally:
@@ -418,23 +429,61 @@ def serve_socket_mode(app: App, app_token: str):
     log.info("connecting to Slack in Socket Mode")
     try:
         handler.start()
+    except SlackApiError as err:
+        raise config.ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({err.response.get('error')}); make an app-level "
+            "token (xapp-...) with the connections:write scope in the Slack app settings > "
+            "Basic Information, and turn Socket Mode on") from None
     finally:
         handler.close()
 
 
-def http_server(app: App, host: str, port: int):
+# Slack's requests are at most a few hundred KB; a larger body is refused before it is read.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class SignedOnly:
+    """WSGI middleware in front of Bolt: the body is read (up to MAX_BODY_BYTES, else waitress
+    answers 413) and its signature checked on the raw bytes before anything parses it. An
+    unsigned, forged or stale request gets 401 and one log line: its body, however malformed
+    (invalid UTF-8, JSON nested 100,000 deep), is never parsed."""
+
+    def __init__(self, app, signing_secret: str):
+        from slack_sdk.signature import SignatureVerifier
+
+        self.app, self.verifier = app, SignatureVerifier(signing_secret)
+
+    def __call__(self, environ, start_response):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            valid = self.verifier.is_valid(body, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
+                                           environ.get("HTTP_X_SLACK_SIGNATURE"))
+        except (ValueError, OSError):  # a timestamp or length that is not a number
+            valid = False
+        if not valid:
+            log.warning("refused a request without a valid Slack signature from %s",
+                        environ.get("REMOTE_ADDR", "?"))
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"invalid request signature\n"]
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self.app(environ, start_response)
+
+
+def http_server(app: App, host: str, port: int, signing_secret: str):
     """A waitress server for ``app`` at ``/slack/events`` (not yet running: call ``run()``)."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from waitress import create_server
 
-    return create_server(SlackRequestHandler(app), host=host, port=port, threads=8,
-                         ident="notebot")
+    return create_server(SignedOnly(SlackRequestHandler(app), signing_secret), host=host,
+                         port=port, threads=8, ident="notebot",
+                         max_request_body_size=MAX_BODY_BYTES)
 
 
-def serve_http(app: App, host: str, port: int):
+def serve_http(app: App, host: str, port: int, signing_secret: str):
     """Serve Slack's requests until stopped (waitress closes itself on SystemExit)."""
     try:
-        server = http_server(app, host, port)
+        server = http_server(app, host, port, signing_secret)
     except (OSError, ValueError) as err:  # waitress: ValueError for a host it can't resolve
         raise config.ConfigError(f"cannot listen on {host}:{port} "
                                  f"({getattr(err, 'strerror', None) or err}); pass another "

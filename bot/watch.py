@@ -1,6 +1,7 @@
 """``--watch``: rebuild the index when notes change on disk (watchdog)."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -13,10 +14,14 @@ READS = (EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE)
 
 class Watcher(FileSystemEventHandler):
     """Calls ``rebuild()`` once the files under ``corpus`` have not changed for ``quiet`` seconds
-    (an editor's save or a ``git pull`` is a burst of events: one rebuild follows it)."""
+    (an editor's save or a ``git pull`` is a burst of events: one rebuild follows it). Changes
+    under ``ignore`` (the index, if it lives inside the corpus) are not the notes': the
+    rebuild's own writes there must not start another."""
 
-    def __init__(self, corpus: str | Path, rebuild, quiet: float = 1.0):
+    def __init__(self, corpus: str | Path, rebuild, quiet: float = 1.0,
+                 ignore: str | Path | None = None):
         self.corpus, self.rebuild, self.quiet = Path(corpus), rebuild, quiet
+        self.ignore = os.path.join(os.path.realpath(ignore), "") if ignore else None
         self._observer = Observer()
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
@@ -33,8 +38,14 @@ class Watcher(FileSystemEventHandler):
             if self._timer is not None:
                 self._timer.cancel()
 
+    def _ignored(self, event) -> bool:
+        paths = [event.src_path, getattr(event, "dest_path", "") or event.src_path]
+        return self.ignore is not None and all(
+            os.path.join(os.path.realpath(os.fsdecode(p)), "").startswith(self.ignore)
+            for p in paths)
+
     def on_any_event(self, event):
-        if event.event_type in READS:
+        if event.event_type in READS or self._ignored(event):
             return
         with self._lock:
             if self._timer is not None:

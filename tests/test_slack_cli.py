@@ -117,6 +117,17 @@ def test_a_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):
     assert BOT_TOKEN not in err
 
 
+def test_an_app_token_slack_refuses_is_reported_in_one_line(corpus, tmp_path):
+    with FakeSlack() as fake:
+        fake.fail("apps.connections.open", error="invalid_auth")
+        process = start_process([], fake, corpus, tmp_path, SLACK_APP_TOKEN=APP_TOKEN)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("notebot: Slack refused SLACK_APP_TOKEN (invalid_auth)")
+    assert "Traceback" not in err and APP_TOKEN not in err
+
+
 def test_the_manifest_asks_for_what_the_bot_listens_to():
     import yaml
 

@@ -100,3 +100,22 @@ def test_watch_rebuilds_once_after_a_burst_of_changes(corpus, built):
     finally:
         watcher.stop()
     assert len(rebuilds) == 1 and "3 added" in rebuilds[0]
+
+
+def test_watch_settles_when_the_index_lives_inside_the_corpus(corpus):
+    index_dir = corpus / ".notebot-index"
+    store.build(corpus, index_dir)
+    rebuilds, done = [], threading.Event()
+
+    def rebuild():
+        rebuilds.append(store.build(corpus, index_dir).summary())  # writes under the corpus
+        done.set()
+
+    watcher = Watcher(corpus, rebuild, quiet=0.3, ignore=index_dir).start()
+    try:
+        write_note(corpus, "new/note.md", "# メモ\nポッドの話。\n")
+        assert done.wait(30), "no rebuild after a note changed"
+        time.sleep(1.5)  # a rebuild set off by its own writes would have come by now
+    finally:
+        watcher.stop()
+    assert len(rebuilds) == 1 and "1 added" in rebuilds[0]

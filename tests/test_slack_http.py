@@ -6,6 +6,8 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -150,6 +152,37 @@ def test_forged_and_stale_requests_are_rejected(slack, secret, age, why):
     settle(slack)
     assert slack.fake.calls_to("chat.postMessage") == []
     assert slack.fake.calls_to("response/x") == []
+
+
+def post_raw(url: str, body: bytes, headers: dict) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.parametrize("body, headers", [
+    (b"\xff\xfe{not utf-8", {"Content-Type": "application/json"}),
+    (b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}),
+    (b"[1, 2, 3]", {"Content-Type": "application/json"}),
+    (b'{"type": "event_callback"}', {"X-Slack-Request-Timestamp": "yesterday",
+                                     "X-Slack-Signature": "v0=00"}),
+    (b"payload=%7B%7B%7B", {"Content-Type": "application/x-www-form-urlencoded"}),
+])
+def test_malformed_unsigned_requests_get_401_and_one_log_line(slack, caplog, body, headers):
+    with caplog.at_level(logging.INFO):
+        assert post_raw(slack.url, body, headers) == 401
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.exc_info]
+    assert len([r for r in caplog.records if "refused a request" in r.getMessage()]) == 1
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(slack):
+    huge = b"x" * (2 * 1024 * 1024)
+    assert post_raw(slack.url, huge, {"Content-Type": "application/json"}) == 413
+    status, _ = P.deliver(slack.url, P.event(P.mention("GILって何？")))  # still serving
+    assert status == 200
 
 
 @pytest.mark.parametrize("payload, kind, answer", [
@@ -367,3 +400,20 @@ def test_a_damaged_stored_note_gets_a_clear_answer(slack, index_dir):
     assert "インデックスが壊れていて" in post.params["text"]
     assert "notebot build --full" in texts(post.params["blocks"])
     assert "Glocal" not in texts(post.params["blocks"])
+
+
+def test_requests_from_another_workspace_are_refused_and_logged_once(slack, caplog):
+    with caplog.at_level(logging.INFO):
+        other = dict(P.event(P.mention("GILって何？")), team_id="T0THER")
+        other["authorizations"] = [dict(other["authorizations"][0], team_id="T0THER")]
+        status, _ = P.deliver(slack.url, other)
+        assert status == 200
+        status, _ = P.deliver(slack.url, dict(P.slash("GIL", slack.fake.response_url("x")),
+                                              team_id="T0THER"), kind="command")
+        assert status == 200
+        settle(slack)
+    assert slack.fake.calls_to("chat.postMessage") == []
+    assert slack.fake.calls_to("response/x") == []
+    assert len([r for r in caplog.records if "T0THER" in r.getMessage()]) == 1
+    P.deliver(slack.url, P.event(P.mention("GILって何？")))  # its own workspace: answered
+    slack.fake.wait_for("chat.postMessage")

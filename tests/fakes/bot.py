@@ -58,7 +58,7 @@ def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True):
         if not http:
             yield Running(fake, bot, app, None)
             return
-        server = http_server(app, "127.0.0.1", 0)
+        server = http_server(app, "127.0.0.1", 0, SIGNING_SECRET)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
