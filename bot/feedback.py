@@ -10,6 +10,8 @@ import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from index.evaluation import escape
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS votes (
     user     TEXT NOT NULL,
@@ -67,11 +69,11 @@ class Votes:
 
 def export_lines(pairs) -> list[str]:
     """``question<TAB>path`` lines; white space inside a question is folded to single spaces and
-    a leading byte-order mark dropped. A question starting with ``#`` gets a space before it:
+    a leading byte-order mark dropped; the path is escaped as ``notebot eval`` reads it. A question starting with ``#`` gets a space before it:
     ``notebot eval`` reads a ``#`` in the first column as a comment."""
     lines = []
     for question, path in pairs:
         question = " ".join(question.lstrip("\ufeff").split())
         if question:
-            lines.append(f"{' ' if question.startswith('#') else ''}{question}\t{path}")
+            lines.append(f"{' ' if question.startswith('#') else ''}{question}\t{escape(path)}")
     return lines

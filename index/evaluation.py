@@ -1,12 +1,15 @@
 """A team's own evaluation: questions with the note that should answer each, scored.
 
 The file format is one ``question<TAB>expected`` per line, where expected is a note's path or
-title; blank lines and lines starting with ``#`` (in the first column) are ignored, so a question
-that starts with ``#`` is written with a space before it. This is also the format that
+title, with ``\\``, ``\t``, ``\n`` and ``\r`` standing for a backslash, a tab, a line feed and a
+carriage return (a file name may hold any of them); blank lines and lines starting with ``#``
+(in the first column) are ignored, so a question that starts with ``#`` is written with a space
+before it. This is also the format that
 ``notebot feedback export`` writes from Slack votes.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
@@ -35,6 +38,21 @@ class Report:
     misses: list[tuple[Case, int | None, str | None]] = field(default_factory=list)
 
 
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_ESCAPED = re.compile(r"\\[\\tnr]")
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
+
+
+def escape(expected: str) -> str:
+    """A path or title as the file holds it: one field of one line."""
+    return "".join(_ESCAPES.get(c, c) for c in expected)
+
+
+def unescape(field: str) -> str:
+    """The path or title an ``escape``d field stands for."""
+    return _ESCAPED.sub(lambda m: _UNESCAPES[m.group()], field)
+
+
 def parse(text: str) -> tuple[list[Case], list[str]]:
     """The cases in an evaluation file, and a message for each line that isn't one."""
     cases, problems = [], []
@@ -45,7 +63,7 @@ def parse(text: str) -> tuple[list[Case], list[str]]:
         if not sep or not question.strip() or not expected.strip():
             problems.append(f"line {n}: expected 'question<TAB>note path or title'")
             continue
-        cases.append(Case(question.strip(), expected.strip(), n))
+        cases.append(Case(question.strip(), unescape(expected.strip()), n))
     return cases, problems
 
 

@@ -119,3 +119,17 @@ def test_watch_settles_when_the_index_lives_inside_the_corpus(corpus):
     finally:
         watcher.stop()
     assert len(rebuilds) == 1 and "1 added" in rebuilds[0]
+
+
+def test_a_path_with_a_line_break_survives_export_and_eval(corpus, tmp_path, run_cli):
+    odd = "memo/line\nbreak\tand\\n.md"
+    write_note(corpus, odd, "# 改行のメモ\nファイル名に改行があるメモ。\n")
+    votes = Votes(tmp_path / "votes.sqlite3")
+    votes.record("U1", "改行のメモ", odd, 1)
+    lines = export_lines(votes.helpful())
+    assert len(lines) == 1 and "\n" not in lines[0]
+    cases, problems = parse("\n".join(lines))
+    assert problems == [] and [c.expected for c in cases] == [odd]
+    (tmp_path / "q.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = run_cli(["eval", tmp_path / "q.tsv", "--corpus", corpus]).out
+    assert out.startswith("1 questions: Hit@1 1.000")
