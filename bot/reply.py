@@ -170,10 +170,13 @@ def _meta(hit: Hit) -> str:
 
 
 def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
-           share: bool = False, weak: bool = False) -> tuple[str, list[dict]]:
+           share: bool = False, weak: bool = False,
+           context: str | None = None) -> tuple[str, list[dict]]:
     """The reply to ``question``: fallback text and blocks. ``hits`` start at result
     ``offset``; ``more`` adds a "more results" button, ``share`` a "share in channel" one;
-    ``weak`` says first that no note answers it confidently."""
+    ``weak`` says first that no note answers it confidently. ``context`` (the question a
+    thread started with, searched along with this one) goes with the buttons."""
+    asked = {"q": question, **({"c": context} if context else {})}
     t = TEXTS[language(question)]
     quoted = escape(_cut(question, MAX_QUOTED_CHARS))
     if not hits:
@@ -192,16 +195,18 @@ def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
         if votes:
             blocks.append(votes)
         lines.append(f"{n}. {escape(_cut(hit.title, MAX_TITLE_CHARS))} — {escape(hit.excerpt)}")
-    buttons = _buttons(*([(t["more"], "more", {"q": question, "o": offset + len(hits)})] * more
-                         + [(t["share"], "share", {"q": question, "o": offset})] * share))
+    buttons = _buttons(*([(t["more"], "more", {**asked, "o": offset + len(hits)})] * more
+                         + [(t["share"], "share", {**asked, "o": offset})] * share))
     if buttons:
         blocks.append(buttons)
     return "\n".join(lines), blocks
 
 
-def unsure(question: str, hits: list[Hit], offset: int = 0) -> tuple[str, list[dict]]:
+def unsure(question: str, hits: list[Hit], offset: int = 0,
+           context: str | None = None) -> tuple[str, list[dict]]:
     """The short reply when no note answers ``question`` confidently: the closest notes as
     title links only, and a button that shows them in full to whoever presses it."""
+    asked = {"q": question, **({"c": context} if context else {})}
     t = TEXTS[language(question)]
     text = t["unsure"].format(q=escape(_cut(question, MAX_QUOTED_CHARS)))
     body = "\n".join([text] + [f"• {_title(hit, bold=False)}" for hit in hits])
@@ -209,7 +214,7 @@ def unsure(question: str, hits: list[Hit], offset: int = 0) -> tuple[str, list[d
         body = "\n".join([text] + [f"• {escape(_cut(hit.title, MAX_TITLE_CHARS))}" for hit in hits])
     return body, [
         {"type": "section", "text": _mrkdwn(_cut(body, MAX_SECTION_CHARS))},
-        _buttons((t["show"], "show", {"q": question, "o": offset}))]
+        _buttons((t["show"], "show", {**asked, "o": offset}))]
 
 
 def shared(user: str, text: str, blocks: list[dict], question: str) -> tuple[str, list[dict]]:

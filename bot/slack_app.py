@@ -101,21 +101,25 @@ class Bot:
     seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
     threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
 
-    def answer(self, question: str, offset: int = 0, share: bool = False, full: bool = False):
+    def answer(self, question: str, offset: int = 0, share: bool = False, full: bool = False,
+               context: str | None = None):
         """(text, blocks) answering ``question`` from result ``offset``, and the result count.
         When no note answers it confidently, the reply says so and lists the closest notes by
-        title, with a button to see them in full; ``full`` shows them in full at once."""
+        title, with a button to see them in full; ``full`` shows them in full at once.
+        ``context``: the question a thread started with, searched along with this one."""
+        search = f"{question} {context}" if context and context != question else question
         try:
-            hits = self.searcher.search(question, k=self.k + 1, offset=offset)
+            hits = self.searcher.search(search, k=self.k + 1, offset=offset)
         except store.IndexUnusable as err:  # a stored note found damaged
             log.error("cannot answer: %s", err)
             return (*reply.notice("damaged", question, error=err), 0)
         weak = bool(hits) and offset == 0 and not answered(hits, self.min_confidence)
         if weak and not full:
-            text, blocks = reply.unsure(question, hits[:self.k])
+            text, blocks = reply.unsure(question, hits[:self.k], context=context)
         else:
             text, blocks = reply.answer(question, hits[:self.k], offset,
-                                        more=len(hits) > self.k, share=share, weak=weak)
+                                        more=len(hits) > self.k, share=share, weak=weak,
+                                        context=context)
         return text, blocks, len(hits[:self.k])
 
     def reindex(self, user: str | None) -> str:
@@ -180,7 +184,7 @@ def on_mention(event, context, client):
     question = reply.question_text(event.get("text", ""))
     thread_ts = event.get("thread_ts") or event["ts"]
     if question and question.lower() != "reindex":
-        bot.threads.setdefault((event["channel"], thread_ts), question)
+        bot.threads.setdefault((event["channel"], thread_ts), question[:MAX_THREAD_QUESTION])
     _ask(bot, client, context, event, question, thread_ts)
 
 
@@ -196,8 +200,7 @@ def on_message(event, context, client):
     if not bot.seen.first((channel, event["ts"])):
         return
     question = reply.question_text(event.get("text", ""))
-    search = f"{question} {first}" if first and question and first != question else question
-    _ask(bot, client, context, event, question, thread_ts, search=search)
+    _ask(bot, client, context, event, question, thread_ts, thread_question=first)
 
 
 def on_home(event, context, client):
@@ -233,7 +236,8 @@ def on_more(ack, body, action, context, client):
         return
     bot: Bot = context["bot"]
     ephemeral = body.get("container", {}).get("is_ephemeral", False)
-    text, blocks, _ = bot.answer(value["q"], offset=int(value["o"]), share=ephemeral)
+    text, blocks, _ = bot.answer(value["q"], offset=value["o"], share=ephemeral,
+                                 context=value.get("c"))
     if ephemeral:
         _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
                  text=text, blocks=blocks)
@@ -248,7 +252,8 @@ def on_share(ack, body, action, context):
     value = _value(action, "o")
     if value is None:
         return
-    text, blocks, _ = context["bot"].answer(value["q"], offset=int(value["o"]))
+    text, blocks, _ = context["bot"].answer(value["q"], offset=value["o"],
+                                            context=value.get("c"))
     text, blocks = reply.shared(body["user"]["id"], text, blocks, value["q"])
     if _respond(body.get("response_url"), response_type="in_channel", replace_original=False,
                 text=text, blocks=blocks):
@@ -263,7 +268,8 @@ def on_show(ack, body, action, context):
     if value is None:
         return
     ephemeral = body.get("container", {}).get("is_ephemeral", False)
-    text, blocks, _ = context["bot"].answer(value["q"], share=ephemeral, full=True)
+    text, blocks, _ = context["bot"].answer(value["q"], share=ephemeral, full=True,
+                                            context=value.get("c"))
     _respond(body.get("response_url"), response_type="ephemeral", replace_original=ephemeral,
              text=text, blocks=blocks)
 
@@ -273,6 +279,9 @@ def on_vote(ack, body, action, context):
     ack()
     value = _value(action, "p")
     if value is None:
+        return
+    if not context["bot"].searcher.has(value["p"]):
+        log.warning("ignoring a vote on a note that is not in the index")
         return
     vote = 1 if action["action_id"] == "vote_up" else -1
     try:
@@ -290,14 +299,15 @@ def on_vote(ack, body, action, context):
 
 # ---------------------------------------------------------------- helpers
 
-def _ask(bot: Bot, client, context, event, question: str, thread_ts, search: str | None = None):
+def _ask(bot: Bot, client, context, event, question: str, thread_ts,
+         thread_question: str | None = None):
     channel = event["channel"]
     if not question:
         _post(client, channel=channel, thread_ts=thread_ts, text=reply.say("usage"))
     elif question.lower() == "reindex":
         _post(client, channel=channel, thread_ts=thread_ts, text=bot.reindex(event.get("user")))
     else:
-        text, blocks, n = bot.answer(search or question)
+        text, blocks, n = bot.answer(question, context=thread_question)
         _post(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         channel_type = event.get("channel_type") or _CHANNEL_TYPES.get(channel[:1], "other")
         _log_question(context, channel_type, event.get("type", "message"), n)
@@ -309,11 +319,22 @@ def _log_question(context, channel_type: str, via: str, results: int):
                          "latency_ms": round(latency, 1), "results": results}))
 
 
+# How much of the question that starts a thread is kept, to search along with follow-ups
+# (the bot remembers 10,000 threads).
+MAX_THREAD_QUESTION = 300
+# The furthest page a "more results" button may ask for.
+MAX_OFFSET = 1000
+
+
 def _value(action: dict, key: str) -> dict | None:
-    """A button's value (JSON with the question ``q`` and ``key``), or None if malformed."""
+    """A button's value (JSON with the question ``q`` and ``key``: ``o``, an offset from 0 to
+    MAX_OFFSET, or ``p``, a note path), or None if malformed or forged."""
     try:
         value = json.loads(action.get("value") or "")
-        if isinstance(value, dict) and isinstance(value.get("q"), str) and key in value:
+        if isinstance(value, dict) and isinstance(value.get("q"), str) and (
+                key == "o" and type(value.get("o")) is int and 0 <= value["o"] <= MAX_OFFSET
+                or key == "p" and isinstance(value.get("p"), str)) and isinstance(
+                value.get("c", ""), str):
             return value
     except ValueError:
         pass

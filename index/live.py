@@ -41,6 +41,12 @@ class LiveSearcher:
             self._follow()
             return self._searcher.search(question, k=k, offset=offset)
 
+    def has(self, path: str) -> bool:
+        """Whether the note ``path`` is in the newest generation."""
+        with self._lock:
+            self._follow()
+            return path in self._searcher.data.manifest["notes"]["path"]
+
     def status(self) -> dict:
         """The generation in use: ``notes`` (count), ``built_at`` (ISO time), ``generation``."""
         with self._lock:

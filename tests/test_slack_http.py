@@ -95,6 +95,11 @@ def test_follow_ups_in_a_thread_where_the_bot_was_mentioned_are_answered_in_cont
     assert len(posts) == 2
     assert posts[1].params["thread_ts"] == root["ts"]
     assert "python/gil.md" in texts(posts[1].params["blocks"])
+    # the reply quotes the follow-up alone, and a vote records it alone
+    assert "「I/O待ちなら効果はある？」" in posts[1].params["text"]
+    assert "GILって何？" not in posts[1].params["text"]
+    assert json.loads(P.button(posts[1].params["blocks"], "vote_up")["value"])["q"] == \
+        "I/O待ちなら効果はある？"
 
 
 def test_a_mention_inside_a_thread_is_answered_once_though_slack_sends_it_twice(slack):
@@ -417,3 +422,26 @@ def test_requests_from_another_workspace_are_refused_and_logged_once(slack, capl
     assert len([r for r in caplog.records if "T0THER" in r.getMessage()]) == 1
     P.deliver(slack.url, P.event(P.mention("GILって何？")))  # its own workspace: answered
     slack.fake.wait_for("chat.postMessage")
+
+
+@pytest.mark.parametrize("value", ['{"q": "GILって何？", "o": -1}', '{"q": "GILって何？", "o": "x"}',
+                                   '{"q": "GILって何？", "o": 1.5}', '{"q": "GIL", "o": 99999999}',
+                                   '{"q": "GIL", "o": 3, "c": ["x"]}', "not json"])
+def test_forged_more_buttons_are_ignored(slack, caplog, value):
+    click = P.click({"type": "button", "action_id": "more", "value": value},
+                    slack.fake.response_url("m"))
+    with caplog.at_level(logging.INFO):
+        assert P.deliver(slack.url, click, kind="action")[0] == 200
+        settle(slack)
+    assert slack.fake.calls_to("chat.postMessage") == []
+    assert "malformed value" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_vote_on_a_note_that_is_not_in_the_index_is_not_stored(slack, tmp_path):
+    value = '{"q": "GILって何？", "p": "no/such-note.md"}'
+    click = P.click({"type": "button", "action_id": "vote_up", "value": value},
+                    slack.fake.response_url("v"))
+    assert P.deliver(slack.url, click, kind="action")[0] == 200
+    settle(slack)
+    assert Votes(tmp_path / "votes.sqlite3").helpful() == []
+    assert slack.fake.calls_to("response/v") == []

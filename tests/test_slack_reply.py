@@ -140,3 +140,18 @@ def test_home_tab_shows_the_index():
     view = reply.home({"notes": 30, "built_at": "2026-11-25T10:00:00+0000", "generation": "g"})
     assert view["type"] == "home"
     assert "ノート数 notes: *30*" in json.dumps(view, ensure_ascii=False)
+
+
+def test_a_follow_up_keeps_its_thread_question_in_its_buttons():
+    _, blocks = reply.answer("I/Oなら？", [hit()], more=True, share=True, context="GILって何？")
+    for action in ("more", "share"):
+        assert json.loads(P_button(blocks, action)["value"])["c"] == "GILって何？"
+    assert "c" not in json.loads(P_button(blocks, "vote_up")["value"])  # a vote: what was asked
+    _, blocks = reply.unsure("I/Oなら？", [hit()], context="GILって何？")
+    assert json.loads(P_button(blocks, "show")["value"]) == {"q": "I/Oなら？", "c": "GILって何？",
+                                                             "o": 0}
+
+
+def P_button(blocks, action_id):
+    return next(e for b in blocks if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id)
