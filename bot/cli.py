@@ -42,6 +42,7 @@ def _port(value: str) -> int:
 
 def make_parser() -> Parser:
     parser = Parser(prog="notebot", description="Answers questions from a team's notes.")
+    parser.add_argument("--version", action="version", version=f"notebot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     def common(p):
@@ -57,7 +58,8 @@ def make_parser() -> Parser:
     p = common(sub.add_parser("build", help="bring the index up to date with the notes"))
     p.add_argument("--full", action="store_true", help="rebuild from scratch")
     p = common(sub.add_parser("ask", help="answer a question (or one per line on stdin)"))
-    p.add_argument("question", nargs="?", help="the question; omit to read standard input")
+    p.add_argument("question", nargs="*", help="the question (its words may be given "
+                   "unquoted); omit to read standard input, one question per line")
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per question")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p = common(sub.add_parser("console", help="interactive local mode"))
@@ -83,6 +85,15 @@ def make_parser() -> Parser:
     p.add_argument("--db", metavar="FILE", help="votes database (default: in the user data "
                    "directory, or NOTEBOT_FEEDBACK_DB)")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("notebot")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "(not installed)"
 
 
 def _say(line: str):
@@ -144,11 +155,12 @@ def _searcher(paths) -> Searcher:
 
 
 def _questions(args):
-    if args.question is not None:
-        if not args.question.strip():
+    if args.question:
+        question = " ".join(args.question)
+        if not question.strip():
             raise UsageError("the question is empty; ask something, e.g. notebot ask \"GILって何？\"")
         # bytes that are not UTF-8 reach argv as surrogates: make them U+FFFD, as on stdin
-        yield os.fsencode(args.question).decode("utf-8", errors="replace")
+        yield os.fsencode(question).decode("utf-8", errors="replace")
         return
     for raw in sys.stdin.buffer:
         line = raw.decode("utf-8-sig", errors="replace").strip()  # -sig: no byte-order mark
@@ -158,7 +170,7 @@ def _questions(args):
 
 def cmd_ask(args, paths) -> int:
     questions = _questions(args)
-    if args.question is not None:
+    if args.question:
         questions = list(questions)  # a usage error must come before any index work
     min_confidence = config.min_confidence(args.min_confidence)
     searcher = _searcher(paths)
@@ -173,17 +185,22 @@ def cmd_ask(args, paths) -> int:
         else:
             if n:
                 print()
-            if args.question is None:
+            if not args.question:
                 print(f"Q: {printable(question)}")  # no terminal escapes echoed
             print(render_answer(question, hits, min_confidence), flush=True)
     return 0
 
 
 def cmd_console(args, paths) -> int:
+    from index.live import LiveSearcher
+
     from . import console
 
     min_confidence = config.min_confidence(args.min_confidence)
-    return console.run(_searcher(paths), k=args.k, history=paths.index / "console-history",
+    searcher = _searcher(paths)  # (a build, if the index needs one, before the console starts)
+    live = LiveSearcher(paths.index, searcher.data, say=_say,
+                        synonyms_file=config.synonyms_file())
+    return console.run(live, k=args.k, history=paths.index / "console-history",
                        min_confidence=min_confidence)
 
 
@@ -203,7 +220,11 @@ def cmd_eval(args, paths) -> int:
         _say(f"{args.file}: {problem}")
     if not cases:
         raise UsageError(f"{args.file} holds no 'question<TAB>expected' lines")
-    report = evaluation.evaluate(_searcher(paths), cases, min_confidence)
+    searcher = _searcher(paths)
+    for case in evaluation.unknown(searcher, cases):
+        _say(f"{args.file}: line {case.line}: no note has the path or title "
+             f"'{case.expected}'; it counts as a miss")
+    report = evaluation.evaluate(searcher, cases, min_confidence)
     print(f"{report.cases} questions: Hit@1 {report.hit1:.3f}  Hit@3 {report.hit3:.3f}  "
           f"MRR@10 {report.mrr10:.3f}")
     right = f"{report.answered_right / report.answered:.3f}" if report.answered else "–"

@@ -31,14 +31,25 @@ def default_index(corpus: Path) -> Path:
 def paths(corpus: str | None = None, index: str | None = None) -> Paths:
     """Corpus and index directories from flags, then NOTEBOT_CORPUS / NOTEBOT_INDEX, then defaults."""
     corpus_dir = Path(corpus or os.environ.get("NOTEBOT_CORPUS") or "corpus")
+    if corpus_dir.exists() and not corpus_dir.is_dir():
+        raise ConfigError(f"corpus '{corpus_dir}' is a file, not a directory of notes; pass "
+                          "--corpus DIR (or set NOTEBOT_CORPUS) to the directory that holds it")
     if not corpus_dir.is_dir():
         raise ConfigError(f"corpus directory '{corpus_dir}' not found; "
                           "run from the directory that holds corpus/, or pass --corpus DIR "
                           "(or set NOTEBOT_CORPUS)")
-    index_dir = Path(index or os.environ.get("NOTEBOT_INDEX") or default_index(corpus_dir))
-    if index_dir.exists() and not index_dir.is_dir():
-        raise ConfigError(f"index location '{index_dir}' is a file; pass --index DIR "
-                          "(or set NOTEBOT_INDEX) to a directory")
+    given = index or os.environ.get("NOTEBOT_INDEX")
+    index_dir = Path(given or default_index(corpus_dir))
+    for place in (index_dir, *index_dir.parents):
+        if place.exists() and not place.is_dir():
+            raise ConfigError(f"index location '{index_dir}': '{place}' is a file; pass "
+                              "--index DIR (or set NOTEBOT_INDEX) to a directory")
+        if place.exists():
+            break
+    if given and not index_dir.parent.is_dir():
+        raise ConfigError(f"index location '{index_dir}': its folder '{index_dir.parent}' "
+                          "does not exist; create it, or pass --index DIR (or set "
+                          "NOTEBOT_INDEX) inside an existing folder")
     return Paths(corpus_dir, index_dir)
 
 

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from index.analyzer import printable
-from index.search import DEFAULT_MIN_CONFIDENCE, Hit, Searcher, answered
+from index.live import LiveSearcher
+from index.search import DEFAULT_MIN_CONFIDENCE, Hit, answered
 
 from .reply import language
 
@@ -65,7 +66,7 @@ def render_answer(question: str, hits: list[Hit], min_confidence: float,
 class Console:
     """The console's state: the searcher, the last question and how many results were shown."""
 
-    def __init__(self, searcher: Searcher, k: int = 3, out=sys.stdout, color: bool = False,
+    def __init__(self, searcher: LiveSearcher, k: int = 3, out=sys.stdout, color: bool = False,
                  min_confidence: float = DEFAULT_MIN_CONFIDENCE):
         self.searcher, self.k, self.out, self.color = searcher, k, out, color
         self.min_confidence = min_confidence
@@ -85,7 +86,7 @@ class Console:
             self.say(HELP)
         elif line in ("m", "more"):
             self.more()
-        elif word in ("o", "open") and (arg.isdigit() or not arg):
+        elif word == "o" and " " not in arg or word == "open" and (arg.isdigit() or not arg):
             self.open(arg)
         else:
             self.question = line
@@ -114,7 +115,10 @@ class Console:
                      else "Ask a question first.")
             return
         hit = self.hits[int(arg) - 1]
-        doc = self.searcher.data.doc_by_path(hit.path)
+        doc = self.searcher.doc_by_path(hit.path)
+        if doc is None:
+            self.say(f"{printable(hit.path)} is no longer in the index; ask again.")
+            return
         self.say(f"# {doc['title']}\n[{printable(hit.path)}]\n\n"
                  f"{highlight(doc['text'], hit.matched, self.color)}")
 
@@ -122,7 +126,7 @@ class Console:
         print(text, file=self.out, flush=True)
 
 
-def run(searcher: Searcher, k: int = 3, history: Path | None = None,
+def run(searcher: LiveSearcher, k: int = 3, history: Path | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> int:
     """Run the console until end of input or ``quit``."""
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -136,16 +140,17 @@ def run(searcher: Searcher, k: int = 3, history: Path | None = None,
     from prompt_toolkit import PromptSession
 
     session = PromptSession(history=_history(history))
-    print(f"notebot: {searcher.data.n_notes} notes. Ask a question; h for help, q to quit.")
+    print(f"notebot: {searcher.status()['notes']} notes. Ask a question; h for help, q to quit.")
     while True:
         try:
-            line = session.prompt("notes> ")
+            text = session.prompt("notes> ")
         except KeyboardInterrupt:
             continue
         except EOFError:
             return 0
-        if not console.handle(line):
-            return 0
+        for line in text.splitlines() or [""]:  # several lines pasted at once: one by one
+            if not console.handle(line):
+                return 0
 
 
 def _history(path: Path | None):

@@ -67,6 +67,18 @@ def parse(text: str) -> tuple[list[Case], list[str]]:
     return cases, problems
 
 
+def unknown(searcher: Searcher, cases: list[Case]) -> list[Case]:
+    """The cases whose expected note is neither a path nor a title in the index (a typo, or a
+    note gone): they can only count as misses."""
+    data = searcher.data
+    paths = set(data.manifest["notes"]["path"])
+    left = [case for case in cases if case.expected not in paths]
+    if left:
+        titles = {data.doc(d)["title"] for d in data.manifest["notes"]["doc"]}
+        left = [case for case in left if case.expected not in titles]
+    return left
+
+
 def evaluate(searcher: Searcher, cases: list[Case],
              min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Report:
     """Ask every question; a hit is a result whose path or title is the expected one."""

@@ -41,6 +41,12 @@ class LiveSearcher:
             self._follow()
             return self._searcher.search(question, k=k, offset=offset)
 
+    def doc_by_path(self, path: str) -> dict | None:
+        """The stored record of the note at ``path`` in the newest generation, or None."""
+        with self._lock:
+            self._follow()
+            return self._searcher.data.doc_by_path(path)
+
     def has(self, path: str) -> bool:
         """Whether the note ``path`` is in the newest generation."""
         with self._lock:

@@ -620,6 +620,8 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
     try:
         scan = notes_mod.scan(corpus)
         report.warnings.extend(scan.warnings)
+        if not scan.files:
+            report.warnings.append(f"no notes (*.md, *.markdown, *.txt) in {corpus}")
         prev = None if full else _previous(index_dir, analyzer, report)
         report.full = prev is None
         # (Without skipped files, the comparison is enough: a changed corpus skips the slower

@@ -211,7 +211,6 @@ def test_a_reader_that_goes_away_is_not_an_error(corpus, built, tmp_path):
     ["ask", "-k", "0", "GIL"],
     ["ask", "-k", "-3", "GIL"],
     ["ask", "-k", "many", "GIL"],
-    ["ask", "GIL", "extra"],
     ["ask", "--frobnicate", "GIL"],
     ["build", "--corpus", "no/such/dir"],
     ["ask", "GIL", "--corpus", "no/such/dir"],
@@ -336,12 +335,50 @@ def test_a_full_disk_on_standard_output_is_one_line(corpus, built):
     assert result.stderr.decode() == "notebot: No space left on device\n"
 
 
-def test_a_system_error_names_its_file(run_cli, corpus, tmp_path):
+def test_an_index_under_a_file_is_bad_usage_in_one_line(run_cli, corpus, tmp_path):
     (tmp_path / "FILE").write_text("not a directory")
     result = run_cli(["build", "--corpus", corpus, "--index", tmp_path / "FILE" / "index"])
-    assert result.rc == 1
-    assert result.err.startswith(f"notebot: {tmp_path / 'FILE'}")
-    assert result.err.endswith(": Not a directory\n")
+    assert result.rc == 2 and result.err.count("\n") == 1
+    assert f"'{tmp_path / 'FILE'}' is a file" in result.err
+
+
+def test_an_index_whose_folder_does_not_exist_is_not_made_silently(run_cli, corpus, tmp_path):
+    result = run_cli(["build", "--corpus", corpus, "--index", tmp_path / "typo" / "index"])
+    assert result.rc == 2 and "does not exist" in result.err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_corpus_that_is_a_file_is_named_as_such(run_cli, tmp_path):
+    (tmp_path / "notes.md").write_text("# メモ\n")
+    result = run_cli(["build", "--corpus", tmp_path / "notes.md"])
+    assert result.rc == 2 and "is a file, not a directory of notes" in result.err
+
+
+def test_the_words_of_an_unquoted_question_are_one_question(run_cli, corpus):
+    result = run_cli(["ask", "--json", "GILって", "何？", "--corpus", corpus])
+    [line] = result.out.splitlines()
+    assert json.loads(line)["question"] == "GILって 何？"
+
+
+def test_version(run_cli, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("notebot ")
+
+
+def test_an_empty_corpus_builds_with_a_warning(run_cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_cli(["build", "--corpus", tmp_path / "empty"])
+    assert result.rc == 0 and "warning: no notes (*.md, *.markdown, *.txt) in" in result.err
+
+
+def test_eval_warns_about_an_expected_note_that_does_not_exist(run_cli, corpus, tmp_path):
+    questions = tmp_path / "q.tsv"
+    questions.write_text("GILって何？\tpython/gill.md\nGoのhttp.Client\tGo言語のhttp.Clientの使い方\n",
+                         encoding="utf-8")
+    result = run_cli(["eval", questions, "--corpus", corpus])
+    assert "line 1: no note has the path or title 'python/gill.md'" in result.err
+    assert "line 2" not in result.err  # a title is as good as a path
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "shift_jis"])

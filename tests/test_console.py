@@ -11,7 +11,8 @@ import pytest
 from bot import console
 from conftest import run_module
 from index import store
-from index.search import Hit, Searcher
+from index.live import LiveSearcher
+from index.search import Hit
 
 GIL_TITLE = "PythonのGlobal Interpreter Lock (GIL) について"
 # prompt_toolkit turns bracketed paste on when a prompt starts and off when Enter ends it.
@@ -176,7 +177,7 @@ def test_piped_input_with_a_byte_order_mark_starts_with_its_first_command(corpus
                                   "\x00\x1b[2J", "😀" * 1000, "<!channel>", "q" * 10_000])
 def test_no_input_line_breaks_the_console(built, line):
     out = io.StringIO()
-    con = console.Console(Searcher(store.load(built)), out=out)
+    con = console.Console(LiveSearcher(built), out=out)
     assert con.handle(line) is True
     assert con.handle("GILって何？") is True
     assert con.handle(line) is True
@@ -184,15 +185,39 @@ def test_no_input_line_breaks_the_console(built, line):
 
 
 @pytest.mark.parametrize("line", ["exit GILって何", "q GIL", "quit GIL", "help me with GIL",
-                                  "h GIL", "? GIL", "more GILのこと", "m GIL", "o GIL",
+                                  "h GIL", "? GIL", "more GILのこと", "m GIL",
                                   "open GIL", "o 1 GIL"])
 def test_a_command_word_followed_by_more_text_is_a_question(built, line):
     out = io.StringIO()
-    con = console.Console(Searcher(store.load(built)), out=out)
+    con = console.Console(LiveSearcher(built), out=out)
     assert con.handle(line) is True
     assert "1. " + GIL_TITLE in out.getvalue()
     assert con.handle("exit code 137って何") is True  # not a way out
     assert con.handle("GIL") is True
+
+
+@pytest.mark.parametrize("line", ["o x", "o GIL", "o ²"])
+def test_o_with_one_word_is_the_open_command(built, line):
+    out = io.StringIO()
+    con = console.Console(LiveSearcher(built), out=out)
+    con.handle("GILって何？")
+    con.handle(line)
+    assert out.getvalue().splitlines()[-1] == "Which note? Type o 1 to o 1."
+
+
+def test_the_console_answers_from_an_index_built_while_it_runs(corpus, built):
+    out = io.StringIO()
+    con = console.Console(LiveSearcher(built), out=out)
+    con.handle("Terraform")
+    assert "見つかりませんでした" in out.getvalue()
+    (corpus / "new").mkdir()
+    (corpus / "new" / "tf.md").write_text("# Terraformのモジュール\nモジュールで設定を分ける。\n",
+                                          encoding="utf-8")
+    store.build(corpus, built)  # as `notebot build` in another shell
+    con.handle("Terraform")
+    assert "new/tf.md" in out.getvalue()
+    con.handle("o 1")
+    assert "モジュールで設定を分ける" in out.getvalue()
 
 
 def test_highlight_marks_each_word_once_even_when_words_overlap():
@@ -209,3 +234,11 @@ def test_results_render_as_plain_text_without_colour():
     assert console.render_hits([hit]) == (f"1. {GIL_TITLE}  [python/gil.md, 2019-05-01]  "
                                           "score 2.50, confidence 0.71\n   GILという。")
     assert "見つかりませんでした" in console.render_hits([])
+
+
+def test_lines_pasted_at_once_are_asked_one_by_one(spawn):
+    child = spawn()
+    child.send("\x1b[200~GILって何？\r70007エラー\rGoのクロスコンパイル\x1b[201~")
+    printed = shown(ask(child, ""))
+    for title in (GIL_TITLE, "Apache HTTPDの70007エラー", "Go 1.5のクロスコンパイル"):
+        assert "1. " + title in printed
