@@ -48,6 +48,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import threading
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -499,9 +500,30 @@ def _analyze_files(analyzer: Analyzer, numbers: _TermNumbers, jobs: list) -> _An
 _worker: tuple[Analyzer, _TermNumbers] | None = None  # each worker process's own
 
 
-def _start_worker(analyzer: Analyzer):
+# How often a worker process checks that the build it works for is still running.
+WORKER_WATCH_SECONDS = 0.5
+
+
+def _start_worker(analyzer: Analyzer, build_pid: int):
     global _worker
     _worker = analyzer, _TermNumbers()
+    threading.Thread(target=_exit_with, args=(build_pid,), daemon=True).start()
+
+
+def _exit_with(build_pid: int):
+    """End this worker process once the build process is gone: killed (SIGKILL, SIGTERM),
+    it cannot tell its workers, which would otherwise analyse on for minutes, or for ever.
+    (The forkserver that started the worker ends with the build, so the worker's parent
+    changes even while the build is an unreaped zombie.)"""
+    parent = os.getppid()
+    while True:
+        time.sleep(WORKER_WATCH_SECONDS)
+        try:
+            os.kill(build_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _analyze_in_worker(jobs: list) -> _Analysed:
@@ -520,7 +542,7 @@ def _analyze_all(analyzer: Analyzer, jobs: list, workers: int):
     # Not fork: a build may run inside a threaded process (the Slack bot), and a child forked
     # while another thread holds a lock can hang for ever.
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                             initargs=(analyzer,),
+                             initargs=(analyzer, os.getpid()),
                              mp_context=multiprocessing.get_context("forkserver")) as pool:
         yield from pool.map(_analyze_in_worker, parts)
 

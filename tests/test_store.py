@@ -655,3 +655,48 @@ def test_tied_notes_come_in_path_order_from_a_full_and_an_incremental_build(tmp_
     for index_dir in ("inc", "full"):
         assert top_paths(tmp_path / index_dir, "同じ内容") == ["a.md", "b.md", "c.md"]
         assert top_paths(tmp_path / index_dir, "同じ内容", k=1) == ["a.md"]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes below ``pid`` (from /proc)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_the_workers_of_a_killed_build_end_with_it(tmp_path, sig):
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    write_note(corpus, "python/gil.md", NOTES["python/gil.md"])
+    store.build(corpus, index_dir)
+    sentence = "サーバーのメモリ{n}番を増やすと、スレッドの処理が速くなる。ログは毎日確認する。\n"
+    for n in range(store.PARALLEL_MIN_NOTES * 4):
+        write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\n" + sentence.format(n=n) * 200)
+    child = subprocess.Popen([sys.executable, "-m", "bot", "build", "--full", "--corpus",
+                              str(corpus), "--index", str(index_dir)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(workers := _descendants(child.pid)) < 2:  # the forkserver and a worker at least
+        assert child.poll() is None and time.monotonic() < deadline, "no workers started"
+        time.sleep(0.05)
+    os.kill(child.pid, sig)
+    child.wait(timeout=60)
+    deadline = time.monotonic() + 5
+    while (alive := [p for p in workers if Path(f"/proc/{p}").exists()]) and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    for p in alive:  # (so that a failure leaves nothing running)
+        os.kill(p, signal.SIGKILL)
+    assert alive == [], "worker processes outlived the build by 5 s"
+    assert top_paths(index_dir, "GILって何？")[0] == "python/gil.md"  # the old index answers
