@@ -19,7 +19,7 @@ RUN mkdir index bot && touch index/__init__.py bot/__init__.py \
 COPY index/ index/
 COPY bot/ bot/
 # Not needed to run: pip and setuptools (the final stage gets no way to build anything), and the
-# test suites that numpy, scipy and scikit-learn ship (64 MB).
+# test suites that numpy and scipy ship.
 RUN /opt/notebot/bin/pip install --quiet --no-deps . \
     && /opt/notebot/bin/pip uninstall --quiet --yes pip setuptools \
     && find /opt/notebot/lib -path '*/site-packages/*' -type d -name tests -prune -exec rm -rf {} +

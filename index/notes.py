@@ -12,10 +12,11 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import frontmatter
+import lxml.etree
+import lxml.html
 import yaml
 from markdown_it import MarkdownIt
 
@@ -23,8 +24,13 @@ from .analyzer import printable
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_NOTE_BYTES = 32 * 1024 * 1024
+# What a note's body may hold of text to index, quote and search for an excerpt: a note is a
+# page someone wrote, not a log. Past this, a file costs build and answers seconds each.
+MAX_TEXT_CHARS = 1_000_000
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _markdown = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+# See _markdown_text.
+MARKDOWN_MAX_CHARS = 64 * 1024
 # Control characters other than tab and line feed: a note must not drive the reader's terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -180,10 +186,16 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
         warnings.append(f"{path}: front matter ignored: {reason}")
         body = _FRONT_MATTER.sub("", raw, count=1)
     meta = _plain_values(path, meta, warnings)
-    tokens = None if path.lower().endswith(".txt") else _markdown.parse(body)
-    text = body.strip() if tokens is None else _plain_text(tokens)
-    title = (_text_field(meta.get("title")) or _first_heading(tokens or _markdown.parse(body))
-             or Path(path).stem)
+    if len(body) > MAX_TEXT_CHARS:
+        cut = body.rfind("\n", 0, MAX_TEXT_CHARS) + 1 or MAX_TEXT_CHARS
+        body = body[:cut]
+        warnings.append(f"{path}: longer than {MAX_TEXT_CHARS:,} characters; only the first "
+                        f"{cut:,} are indexed")
+    plain = path.lower().endswith(".txt")
+    text, heading = _markdown_text(body, text=not plain)
+    title = _text_field(meta.get("title")) or heading or Path(path).stem
+    if plain:
+        text = body.strip()
     return Note(
         path=path,
         title=" ".join(_CONTROL.sub(" ", title).split()),
@@ -192,6 +204,21 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
         date=_date_field(meta.get("date")),
         tags=tuple(printable(t) for t in _tags_field(meta.get("tags"))),
     ), warnings
+
+
+def _markdown_text(body: str, text: bool = True) -> tuple[str, str | None]:
+    """The plain text of a Markdown ``body`` (if ``text``) and its first ``# heading``.
+    markdown-it reads the first MARKDOWN_MAX_CHARS (cut at a line break); the rest of a
+    longer body is taken as it is written: markdown-it takes up to a second for 64 KB of
+    some inputs (unmatched "![" repeated), and memory in proportion to what it parses, while
+    a note may be 32 MB."""
+    head, rest = body, ""
+    if len(body) > MARKDOWN_MAX_CHARS:
+        cut = body.rfind("\n", 0, MARKDOWN_MAX_CHARS) + 1 or MARKDOWN_MAX_CHARS
+        head, rest = body[:cut], body[cut:]
+    tokens = _markdown.parse(head)
+    parts = [_plain_text(tokens), rest.strip()] if text else []
+    return "\n".join(p for p in parts if p), _first_heading(tokens)
 
 
 def _plain_text(tokens) -> str:
@@ -220,21 +247,15 @@ def _inline_text(children) -> list[str]:
     return out
 
 
-class _HTMLText(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts = []
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
 def _html_text(html: str) -> str:
-    """The text of an HTML fragment, tags and comments dropped."""
-    parser = _HTMLText()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts).strip()
+    """The text of an HTML fragment, tags and comments dropped (lxml: libxml2's parser takes
+    time in proportion to the input, however broken; html.parser's can take its square)."""
+    if not html.strip():
+        return ""
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div").text_content().strip()
+    except (lxml.etree.ParserError, ValueError):  # nothing it can read as HTML
+        return html.strip()
 
 
 def _first_heading(tokens) -> str | None:

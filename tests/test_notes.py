@@ -249,3 +249,28 @@ def test_a_yaml_alias_bomb_in_front_matter_is_refused_not_expanded():
     assert note.text == "本文です。"
     assert [w.split(":")[0] for w in warnings] == ["bomb.md"] * 3
     assert all("not a plain value" in w for w in warnings)
+
+
+def test_a_note_past_the_text_limit_is_indexed_up_to_it_with_a_warning():
+    line = "サーバーのメモリを増やす。\n"
+    body = "# 長いノート\n" + line * (notes.MAX_TEXT_CHARS // len(line) + 100) + "末尾だけの言葉\n"
+    note, warnings = notes.parse("long.md", body.encode())
+    assert note.title == "長いノート"
+    assert len(note.text) <= notes.MAX_TEXT_CHARS and "末尾だけの言葉" not in note.text
+    assert note.text.endswith("サーバーのメモリを増やす。")  # cut at a line break
+    [warning] = warnings
+    assert warning.startswith(f"long.md: longer than {notes.MAX_TEXT_CHARS:,} characters; "
+                              "only the first ")
+
+
+@pytest.mark.parametrize("body", ["![" * 100_000, "<div>\n" + "<a b='" * 30_000,
+                                  "# 見出し\n" + "*強調* [リンク](http://x) `code`\n" * 10_000])
+def test_markup_past_what_markdown_it_reads_is_kept_as_written(body):
+    note, _ = notes.parse("big.md", body.encode())
+    assert len(note.text) > len(body) // 2  # nothing lost, nothing expanded
+    assert note.text.strip() and "\x00" not in note.text
+
+
+def test_broken_html_in_a_note_gives_its_text():
+    note, _ = notes.parse("html.md", "本文。\n\n<div><p>中の<b>文章</b><!-- 注記 -->\n\n続き。\n".encode())
+    assert "中の文章" in note.text and "注記" not in note.text and "<" not in note.text
