@@ -15,6 +15,7 @@ Slack's real behaviour, and what is done about it:
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -44,6 +46,9 @@ from . import config, reply
 from .feedback import Votes, VotesUnusable
 
 log = logging.getLogger("notebot.slack")
+# Threads that answer questions and store votes: enough that answers do not wait behind
+# votes waiting for a locked database (questions take turns on the index anyway).
+WORK_THREADS = 32
 _TOKEN = re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+")
 _CHANNEL_TYPES = {"C": "channel", "G": "group", "D": "im"}
 
@@ -98,6 +103,9 @@ class Bot:
     rebuild: Callable[[], str]  # brings the index up to date; returns a one-line summary
     k: int = 3
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    # The threads that answer; Bolt's own only acknowledge (see offloaded).
+    work: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="notebot"))
     seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
     threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
 
@@ -164,14 +172,40 @@ def register(app: App, bot: Bot):
         next()
 
     app.use(attach)
-    app.event("app_mention")(on_mention)
-    app.event("message")(on_message)
-    app.event("app_home_opened")(on_home)
-    app.command("/notes")(on_notes)
-    app.action("more")(on_more)
-    app.action("share")(on_share)
-    app.action("show")(on_show)
-    app.action(re.compile(r"vote_(up|down)"))(on_vote)
+    app.event("app_mention")(offloaded(on_mention))
+    app.event("message")(offloaded(on_message))
+    app.event("app_home_opened")(offloaded(on_home))
+    app.command("/notes")(offloaded(on_notes))
+    app.action("more")(offloaded(on_more))
+    app.action("share")(offloaded(on_share))
+    app.action("show")(offloaded(on_show))
+    app.action(re.compile(r"vote_(up|down)"))(offloaded(on_vote))
+
+
+def offloaded(handler):
+    """``handler`` as a listener that acknowledges at once on Bolt's thread and does its work
+    on the bot's own threads. Bolt runs listeners on a few threads and acknowledges a command
+    or a button only from a listener: a handful of slow answers (a locked votes database, a
+    rebuild) would leave later requests unacknowledged, and Slack shows the user an error."""
+    @functools.wraps(handler)  # (Bolt passes the arguments that the handler names)
+    def listener(**kwargs):
+        if "ack" in kwargs:
+            kwargs["ack"]()
+            kwargs["ack"] = _acknowledged
+        kwargs["context"]["bot"].work.submit(_logged, handler, kwargs)
+
+    return listener
+
+
+def _acknowledged():
+    pass
+
+
+def _logged(handler, kwargs: dict):
+    try:
+        handler(**kwargs)
+    except Exception:  # (an error in one answer is logged; the bot goes on)
+        log.exception("%s failed", handler.__name__)
 
 
 # ---------------------------------------------------------------- listeners

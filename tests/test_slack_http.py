@@ -453,3 +453,26 @@ def test_a_vote_on_a_note_that_is_not_in_the_index_is_not_stored(slack, tmp_path
     settle(slack)
     assert Votes(tmp_path / "votes.sqlite3").helpful() == []
     assert slack.fake.calls_to("response/v") == []
+
+
+def test_every_request_is_acknowledged_in_time_while_slow_work_piles_up(slack):
+    gate = threading.Event()
+    record = slack.bot.votes.record
+    slack.bot.votes.record = lambda *a, **kw: gate.wait(30) and record(*a, **kw)  # a locked db
+    value = '{"q": "GILって何？", "p": "python/gil.md"}'
+    try:
+        with ThreadPoolExecutor(12) as pool:  # more votes than Bolt has listener threads
+            votes = [pool.submit(P.deliver, slack.url, P.click(
+                {"type": "button", "action_id": "vote_up", "value": value},
+                slack.fake.response_url(f"v{n}"), user=f"U{n:04d}"), kind="action")
+                for n in range(12)]
+            assert [v.result()[0] for v in votes] == [200] * 12
+        started = time.monotonic()
+        status, _ = P.deliver(slack.url, P.slash("GILって何？", slack.fake.response_url("cmd")),
+                              kind="command")
+        assert status == 200 and time.monotonic() - started < 3
+        slack.fake.wait_for("response/cmd")  # answered while the votes still wait
+    finally:
+        gate.set()
+    for n in range(12):
+        slack.fake.wait_for(f"response/v{n}")
