@@ -495,6 +495,8 @@ def serve_socket_mode(app: App, app_token: str):
 
 # Slack's requests are at most a few hundred KB; a larger body is refused before it is read.
 MAX_BODY_BYTES = 1024 * 1024
+MAX_CONNECTIONS = 1000
+CHANNEL_TIMEOUT_S = 15
 
 
 class SignedOnly:
@@ -530,9 +532,12 @@ def http_server(app: App, host: str, port: int, signing_secret: str):
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from waitress import create_server
 
+    # A connection waiting for its request holds a socket, not a thread: many of them (slow or
+    # half-open clients) are allowed, and dropped after CHANNEL_TIMEOUT_S without a byte.
     return create_server(SignedOnly(SlackRequestHandler(app), signing_secret), host=host,
                          port=port, threads=8, ident="notebot",
-                         max_request_body_size=MAX_BODY_BYTES)
+                         max_request_body_size=MAX_BODY_BYTES,
+                         connection_limit=MAX_CONNECTIONS, channel_timeout=CHANNEL_TIMEOUT_S)
 
 
 def serve_http(app: App, host: str, port: int, signing_secret: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 import http.client
@@ -476,3 +477,21 @@ def test_every_request_is_acknowledged_in_time_while_slow_work_piles_up(slack):
         gate.set()
     for n in range(12):
         slack.fake.wait_for(f"response/v{n}")
+
+
+def test_signed_requests_are_served_while_slow_clients_hold_connections(slack):
+    url = urllib.parse.urlsplit(slack.url)
+    slow = []
+    try:
+        for _ in range(150):  # each sends part of a request, then nothing
+            s = socket.create_connection((url.hostname, url.port), timeout=10)
+            s.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Le")
+            slow.append(s)
+        started = time.monotonic()
+        status, _ = P.deliver(slack.url, P.slash("GILって何？", slack.fake.response_url("cmd")),
+                              kind="command")
+        assert status == 200 and time.monotonic() - started < 3
+        slack.fake.wait_for("response/cmd")
+    finally:
+        for s in slow:
+            s.close()
