@@ -117,7 +117,8 @@ class Bot:
         ``context``: the question a thread started with, searched along with this one."""
         search = f"{question} {context}" if context and context != question else question
         try:
-            hits = self.searcher.search(search, k=self.k + 1, offset=offset)
+            # (one more than shown, to know whether there are more: it needs no excerpt)
+            hits = self.searcher.search(search, k=self.k + 1, offset=offset, excerpts=self.k)
         except store.IndexUnusable as err:  # a stored note found damaged
             log.error("cannot answer: %s", err)
             return (*reply.notice("damaged", question, error=err), 0)

@@ -35,11 +35,13 @@ class LiveSearcher:
                                   synonyms_file=synonyms_file)
         self._refused: Path | None = None
 
-    def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
-        """The ``k`` best notes for ``question`` after ``offset``, from the newest generation."""
+    def search(self, question: str, k: int = 3, offset: int = 0,
+               excerpts: int | None = None) -> list[Hit]:
+        """The ``k`` best notes for ``question`` after ``offset``, from the newest generation
+        (see Searcher.search)."""
         with self._lock:
             self._follow()
-            return self._searcher.search(question, k=k, offset=offset)
+            return self._searcher.search(question, k=k, offset=offset, excerpts=excerpts)
 
     def doc_by_path(self, path: str) -> dict | None:
         """The stored record of the note at ``path`` in the newest generation, or None."""

@@ -203,9 +203,12 @@ class Searcher:
         total = idf + sum(w * self._idf(t) for t, w in weights.items())
         return total * (params.k1 + 1.0 + params.delta)
 
-    def search(self, question: str, k: int = 3, offset: int = 0) -> list[Hit]:
+    def search(self, question: str, k: int = 3, offset: int = 0,
+               excerpts: int | None = None) -> list[Hit]:
         """The ``k`` best notes for ``question`` after skipping ``offset``, best first.
-        A note that shares only question words (何, どう) with the question is not one."""
+        A note that shares only question words (何, どう) with the question is not one.
+        ``excerpts``: only so many of the hits get an excerpt (the others: ""), for a caller
+        that asks for one more hit only to know whether there are more."""
         if k <= 0:
             return []
         text = normalize(question[:MAX_QUESTION_CHARS])
@@ -229,8 +232,9 @@ class Searcher:
         needles = self._needles(text, tokens, terms.weights)
         expect = _NUMBER if _ASKS_NUMBER.search(text) else None
         reach = self.reach(terms) or 1.0
+        cut = len(order) if excerpts is None else excerpts
         return [self._hit(int(i), float(scores[i]), min(1.0, float(scores[i]) / reach),
-                          needles, expect) for i in order]
+                          needles if n < cut else None, expect) for n, i in enumerate(order)]
 
     def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
         """What the excerpt looks for: each known term's lemma and its spelling in the question
@@ -254,9 +258,10 @@ class Searcher:
                                                            weight * idf[token.term])
         return [n for n in needles.values() if n.text]
 
-    def _hit(self, i: int, score: float, confidence: float, needles: list,
+    def _hit(self, i: int, score: float, confidence: float, needles: list | None,
              expect: re.Pattern | None) -> Hit:
         doc = self.data.doc(i)
-        ex = excerpt_mod.best(doc["text"], needles, expect=expect)
+        ex = excerpt_mod.best(doc["text"], needles, expect=expect) if needles is not None \
+            else excerpt_mod.Excerpt("", ())
         return Hit(doc["path"], doc["title"], score, confidence, ex.text, ex.matched, doc.get("url"),
                    doc.get("date"), tuple(doc.get("tags") or ()))

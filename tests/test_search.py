@@ -105,3 +105,10 @@ def test_an_index_made_by_another_analyzer_is_refused(built):
             Searcher(data)
     finally:
         data.close()
+
+
+def test_hits_past_the_excerpts_asked_for_have_none(searcher):
+    full = searcher.search("スレッド", k=3)
+    cut = searcher.search("スレッド", k=3, excerpts=1)
+    assert [h.path for h in cut] == [h.path for h in full] and len(full) > 1
+    assert cut[0] == full[0] and all(h.excerpt == "" and h.matched == () for h in cut[1:])
