@@ -77,8 +77,9 @@ def main(argv=None):
             params = opts.get("params", Params())
             synonyms = opts.get("synonyms", True)
             with constants(**consts):
-                make = lambda docs, d: Variant(docs, Path(tmp) / f"{n}-{d}", analyzer, params,
-                                               synonyms)
+                def make(docs, d):
+                    return Variant(docs, Path(tmp) / f"{n}-{d}", analyzer, params, synonyms)
+
                 a = quality.evaluate(make(paragraphs, "a"), questions,
                                      lambda x, p: para_ids[x, p], False)
                 b = quality.evaluate(make(whole, "b"), questions, lambda x, p: x, True)

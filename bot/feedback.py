@@ -69,8 +69,9 @@ class Votes:
 
 def export_lines(pairs) -> list[str]:
     """``question<TAB>path`` lines; white space inside a question is folded to single spaces and
-    a leading byte-order mark dropped; the path is escaped as ``notebot eval`` reads it. A question starting with ``#`` gets a space before it:
-    ``notebot eval`` reads a ``#`` in the first column as a comment."""
+    a leading byte-order mark dropped; the path is escaped as ``notebot eval`` reads it. A
+    question starting with ``#`` gets a space before it: ``notebot eval`` reads a ``#`` in the
+    first column as a comment."""
     lines = []
     for question, path in pairs:
         question = " ".join(question.lstrip("\ufeff").split())

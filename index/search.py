@@ -263,5 +263,5 @@ class Searcher:
         doc = self.data.doc(i)
         ex = excerpt_mod.best(doc["text"], needles, expect=expect) if needles is not None \
             else excerpt_mod.Excerpt("", ())
-        return Hit(doc["path"], doc["title"], score, confidence, ex.text, ex.matched, doc.get("url"),
-                   doc.get("date"), tuple(doc.get("tags") or ()))
+        return Hit(doc["path"], doc["title"], score, confidence, ex.text, ex.matched,
+                   doc.get("url"), doc.get("date"), tuple(doc.get("tags") or ()))
