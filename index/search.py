@@ -32,8 +32,7 @@ ENGLISH_STOP_WORDS = frozenset("a an the to of in on at for with by from as and 
                                "were be been being am do does did done how what why when where "
                                "which who whom whose i me my we our us you your he she they them "
                                "their this that these those there here can could should would "
-                               "will shall may might must about if then than so not "
-                               "".split())
+                               "will shall may might must about if then than so not".split())
 # A katakana word's English gloss (サーバ → server) in a question: weaker than the word itself.
 GLOSS_WEIGHT = 0.3
 # A character bigram is weaker evidence than a whole word (measured in bench/README.md).
@@ -172,9 +171,13 @@ class Searcher:
         # a dotted name whose parts are known is not unknown) as a term no note has, unless a
         # synonym stands for it.
         reach, unknown = dict(weights), 0.0
+        parts, end = set(), -1  # the typed words inside a longer one (http in http.client)
+        for t in sorted(typed, key=lambda t: (t.start, -t.end)):
+            if end >= t.end:
+                parts.add(t)
+            end = max(end, t.end)
         for t in typed:
-            if t.term in vocab or not known_at.isdisjoint(range(t.start, t.end)) or any(
-                    o.start <= t.start and t.end <= o.end and o != t for o in typed):
+            if t.term in vocab or not known_at.isdisjoint(range(t.start, t.end)) or t in parts:
                 continue  # (a known word covers it, or it is a part of a longer word)
             stand_in = {s: w for s, w in self.synonyms.expand(words, through=t.term).items()
                         if s in vocab}
