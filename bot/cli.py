@@ -8,6 +8,7 @@ import sys
 
 from index import store
 from index.analyzer import printable
+from index.live import LiveSearcher
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
 
 from . import config
@@ -147,10 +148,14 @@ def cmd_build(args, paths) -> int:
     return 0
 
 
-def _searcher(paths) -> Searcher:
+def _searcher(paths, live: bool = False) -> Searcher | LiveSearcher:
+    """A searcher of the index, built or brought up to date first if need be; ``live``: one
+    that follows the builds published after it starts (see LiveSearcher)."""
     synonyms = config.synonyms_file()
     with _Progress() as progress:
         data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
+    if live:
+        return LiveSearcher(paths.index, data, say=_say, synonyms_file=synonyms)
     return Searcher(data, synonyms_file=synonyms)
 
 
@@ -192,16 +197,11 @@ def cmd_ask(args, paths) -> int:
 
 
 def cmd_console(args, paths) -> int:
-    from index.live import LiveSearcher
-
     from . import console
 
     min_confidence = config.min_confidence(args.min_confidence)
-    searcher = _searcher(paths)  # (a build, if the index needs one, before the console starts)
-    live = LiveSearcher(paths.index, searcher.data, say=_say,
-                        synonyms_file=config.synonyms_file())
-    return console.run(live, k=args.k, history=paths.index / "console-history",
-                       min_confidence=min_confidence)
+    return console.run(_searcher(paths, live=True), k=args.k,
+                       history=paths.index / "console-history", min_confidence=min_confidence)
 
 
 def cmd_eval(args, paths) -> int:

@@ -2,11 +2,12 @@
 
 ``create_app()`` builds the Bolt app, ``register()`` attaches the listeners, ``run()`` serves it
 in Socket Mode (slack_sdk's built-in client) or in HTTP mode (waitress, a production WSGI
-server; Bolt verifies each request's signature and timestamp).
+server; each request's signature and timestamp are checked before its body is parsed).
 
 Slack's real behaviour, and what is done about it:
-- every request is acknowledged at once and answered afterwards (Bolt runs listeners in its
-  thread pool after the ack; ``/notes`` and buttons call ``ack()`` first);
+- every request is acknowledged at once, on Bolt's threads, and answered afterwards on the
+  bot's own (see ``offloaded``), so slow answers never delay an acknowledgement;
+- requests from another workspace are acknowledged and ignored;
 - a message is answered once, however often it arrives: Slack's retries, and the ``app_mention``
   plus ``message`` pair that a mention in a thread produces, carry the same channel and ``ts``;
 - the bot's own and other bots' messages are ignored;
