@@ -25,7 +25,7 @@ from .analyzer import printable
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_NOTE_BYTES = 32 * 1024 * 1024
 # What a note's body may hold of text to index, quote and search for an excerpt: a note is a
-# page someone wrote, not a log. Past this, a file costs build and answers seconds each.
+# page someone wrote, not a log, and this bounds what a build and an answer spend on one.
 MAX_TEXT_CHARS = 1_000_000
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n.*?\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _markdown = MarkdownIt("commonmark").enable("table").enable("strikethrough")
@@ -209,9 +209,8 @@ def parse(path: str, data: bytes) -> tuple[Note, list[str]]:
 def _markdown_text(body: str, text: bool = True) -> tuple[str, str | None]:
     """The plain text of a Markdown ``body`` (if ``text``) and its first ``# heading``.
     markdown-it reads the first MARKDOWN_MAX_CHARS (cut at a line break); the rest of a
-    longer body is taken as it is written: markdown-it takes up to a second for 64 KB of
-    some inputs (unmatched "![" repeated), and memory in proportion to what it parses, while
-    a note may be 32 MB."""
+    longer body is taken as it is written: markdown-it is slow on some inputs (unmatched "!["
+    repeated) and holds a token for every piece of what it parses, while a note may be large."""
     head, rest = body, ""
     if len(body) > MARKDOWN_MAX_CHARS:
         cut = body.rfind("\n", 0, MARKDOWN_MAX_CHARS) + 1 or MARKDOWN_MAX_CHARS
