@@ -159,3 +159,14 @@ def run_module(*args, stdin: bytes | None = None, cwd=None, timeout=120,
     return subprocess.run([sys.executable, "-m", "bot", *map(os.fsencode, args)],
                           input=stdin if stdin is not None else b"", capture_output=True,
                           cwd=cwd, timeout=timeout, env=env)
+
+
+# Tests that start processes, containers or terminals: `pytest -m "not slow"` is the fast loop.
+SLOW_MODULES = {"test_container", "test_slack_cli"}
+SLOW_FIXTURES = {"spawn"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__ in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)

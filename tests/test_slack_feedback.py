@@ -83,6 +83,7 @@ def test_feedback_export_from_an_unusable_database_says_which_file(run_cli, tmp_
     assert line.startswith(f"notebot: cannot use the votes database {db} (")
 
 
+@pytest.mark.slow
 def test_watch_rebuilds_once_after_a_burst_of_changes(corpus, built):
     rebuilds = []
     done = threading.Event()
@@ -102,6 +103,7 @@ def test_watch_rebuilds_once_after_a_burst_of_changes(corpus, built):
     assert len(rebuilds) == 1 and "3 added" in rebuilds[0]
 
 
+@pytest.mark.slow
 def test_watch_settles_when_the_index_lives_inside_the_corpus(corpus):
     index_dir = corpus / ".notebot-index"
     store.build(corpus, index_dir)

@@ -436,6 +436,7 @@ def test_a_build_killed_midway_leaves_the_previous_index_answering(corpus, built
     assert len(list(built.glob("gen-*"))) <= 2
 
 
+@pytest.mark.slow
 def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
     """``python -m bot build`` over enough notes to use worker processes, SIGKILLed as soon as
     its new generation appears on disk: the previous index still answers, the next build
@@ -674,6 +675,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_the_workers_of_a_killed_build_end_with_it(tmp_path, sig):
