@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import unicodedata
 from collections import Counter
 from itertools import chain, repeat
@@ -135,7 +136,6 @@ class Analyzer:
         self.ascii_parts = ascii_parts
         self.bigrams = bigrams
         self.glosses = glosses
-        self._taggers = {}
         self._terms = None  # Analyzer.counts' cache: word -> its terms
 
     def settings(self) -> dict:
@@ -144,15 +144,8 @@ class Analyzer:
                 "ascii_parts": self.ascii_parts, "bigrams": self.bigrams,
                 "glosses": self.glosses}
 
-    def _tagger(self, output: str):
-        if output not in self._taggers:
-            d = unidic_lite.DICDIR
-            self._taggers[output] = fugashi.GenericTagger(
-                f'-d "{d}" -r "{os.path.join(d, "mecabrc")}" {output}')
-        return self._taggers[output]
-
     def __getstate__(self):  # so an Analyzer can be sent to worker processes
-        return dict(self.__dict__, _taggers={}, _terms=None)
+        return dict(self.__dict__, _terms=None)
 
     def __call__(self, text: str) -> list[str]:
         """The terms of ``text`` in order (each as often as it occurs). For questions and the
@@ -194,7 +187,7 @@ class Analyzer:
         (On a tie its Viterbi keeps the last one, as here.)
         """
         best, word = None, None
-        for line in self._tagger(_MECAB_ENTRIES).parse(key.split(" ", 1)[0]).splitlines():
+        for line in _mecab(_MECAB_ENTRIES, key.split(" ", 1)[0]).splitlines():
             node, entry = line.split("\t")
             node, cost = node.rsplit(" ", 1)
             if node == key and (best is None or int(cost) <= best):
@@ -217,7 +210,7 @@ class Analyzer:
     def _parse(self, chunk: str, output: str = _MECAB_OUTPUT) -> list[str]:
         """MeCab's output for ``chunk`` as ``output``'s fields, two per word."""
         # A tab would split the fields; a blank has the same length.
-        return self._tagger(output).parse(chunk.replace("\t", " ")).split("\t")
+        return _mecab(output, chunk.replace("\t", " ")).split("\t")
 
     def _word_terms(self, word: str) -> list[str]:
         """The terms a word ("surface lemma pos") makes: none, its lemma, or it and its gloss."""
@@ -266,6 +259,26 @@ class Analyzer:
                 out.append((start, BIGRAM_MARK + run, start + 1))
             out.extend((start + i, BIGRAM_MARK + run[i:i + 2], start + i + 2)
                        for i in range(len(run) - 1))
+
+
+# One MeCab tagger per output format for the whole process, each used by one thread at a time:
+# a tagger maps the dictionary and never gives the mapping back, so a tagger per analyzer (a
+# long-running bot makes one for each index it loads) would keep more and more of it mapped.
+_TAGGERS: dict[str, tuple[fugashi.GenericTagger, threading.Lock]] = {}
+_TAGGERS_LOCK = threading.Lock()
+
+
+def _mecab(output: str, text: str) -> str:
+    """MeCab's output for ``text`` in the format ``output``."""
+    if output not in _TAGGERS:
+        with _TAGGERS_LOCK:
+            if output not in _TAGGERS:
+                d = unidic_lite.DICDIR
+                _TAGGERS[output] = (fugashi.GenericTagger(
+                    f'-d "{d}" -r "{os.path.join(d, "mecabrc")}" {output}'), threading.Lock())
+    tagger, lock = _TAGGERS[output]
+    with lock:
+        return tagger.parse(text)
 
 
 class _Cache(dict):

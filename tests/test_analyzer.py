@@ -205,3 +205,25 @@ def test_normalize_is_nfkc_of_the_whole_text():
         text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 10)))
         assert normalize(text) == normalize(unicodedata.normalize("NFKC", text)), repr(text)
         assert unicodedata.is_normalized("NFKC", normalize(text)), repr(text)
+
+
+def test_analyzers_share_one_mecab_per_output_format():
+    # a tagger never unmaps the dictionary: one per analyzer would keep more and more mapped
+    from index import analyzer as analyzer_mod
+
+    Analyzer()("GILって何？")
+    Analyzer().counts("GILって何？")
+    before = dict(analyzer_mod._TAGGERS)
+    for _ in range(3):
+        Analyzer()("スレッドの話")
+        Analyzer().counts("スレッドの話")
+    assert analyzer_mod._TAGGERS == before and len(before) <= 3
+
+
+def test_threads_can_analyse_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["GILはスレッドを一つずつ動かす。", "サーバーのメモリを増やす。", "http.Clientの使い方"] * 30
+    expected = [Analyzer()(t) for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda t: Analyzer()(t), texts)) == expected
