@@ -5,13 +5,14 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from index import store
 from index.analyzer import printable
 from index.live import LiveSearcher
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
 
-from . import config
+from . import config, importers
 from .console import render_answer
 
 
@@ -79,6 +80,16 @@ def make_parser() -> Parser:
     p.add_argument("--port", type=_port, metavar="N", help="HTTP mode's port (default 3000)")
     p.add_argument("--host", default="0.0.0.0", help="HTTP mode's address (default: all)")
     p.add_argument("--watch", action="store_true", help="rebuild when notes change on disk")
+    p = common(sub.add_parser("import", help="turn a note service's export into notes"))
+    p.add_argument("format", metavar="FORMAT", choices=importers.FORMATS,
+                   help=f"the export's service: {', '.join(importers.FORMATS)}")
+    p.add_argument("source", metavar="SOURCE", help="the export, as the service gives it")
+    p.add_argument("--into", metavar="DIR", help="where the notes go (default: "
+                   "<corpus>/<FORMAT>)")
+    p.add_argument("--include-drafts", action="store_true", help="import drafts too")
+    p.add_argument("--prune", action="store_true", help="remove the notes of posts gone from "
+                   "the export")
+    p.add_argument("--no-build", action="store_true", help="do not update the index after")
     p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")
     p.add_argument("action", choices=["export"], help="export: 'question<TAB>note path' lines "
                    "from 👍 votes, for 'notebot eval' (a question starting with # gets a space "
@@ -270,7 +281,22 @@ def cmd_feedback(args, paths) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "ask": cmd_ask, "console": cmd_console, "eval": cmd_eval,
+def cmd_import(args, paths) -> int:
+    into = Path(args.into) if args.into else paths.corpus / args.format
+    try:
+        report = importers.run(args.format, Path(args.source), into, args.include_drafts,
+                               args.prune)
+    except importers.ExportUnreadable as err:
+        raise UsageError(str(err)) from None
+    for w in report.warnings:
+        _say(f"warning: {w}")
+    print(report.summary(args.format))
+    if not args.no_build:
+        return cmd_build(argparse.Namespace(full=False), paths)
+    return 0
+
+
+COMMANDS = {"build": cmd_build, "import": cmd_import, "ask": cmd_ask, "console": cmd_console, "eval": cmd_eval,
             "doctor": cmd_doctor, "slack": cmd_slack, "feedback": cmd_feedback}
 
 
