@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import frontmatter
 import yaml
 
-from index.notes import NOTE_SUFFIXES, MAX_NOTE_BYTES
+from index.notes import MAX_NOTE_BYTES, NOTE_SUFFIXES
+from index.store import write_atomic
 
 FORMATS = ("esa", "kibela", "qiita", "scrapbox", "notion", "obsidian", "hatena", "wordpress")
 # Where the importer remembers which post it wrote to which file (hidden: never a note).
@@ -130,7 +131,7 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
         report.added += old is None
         report.changed += old is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, data)
+        write_atomic(path, data)
     for key, rel in before.items():
         if key not in now:
             if prune and (root / rel).is_file():
@@ -139,7 +140,7 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
             else:
                 report.gone.append(rel)
                 now.setdefault(key, rel)
-    _write_atomic(into / RECORD, json.dumps(now, ensure_ascii=False, indent=1).encode())
+    write_atomic(into / RECORD, json.dumps(now, ensure_ascii=False, indent=1).encode())
     report.seconds = time.perf_counter() - started
     return report
 
@@ -151,15 +152,6 @@ def _read_record(into: Path) -> dict[str, str]:
         return {}
     return {k: v for k, v in record.items() if isinstance(k, str) and isinstance(v, str)} \
         if isinstance(record, dict) else {}
-
-
-def _write_atomic(path: Path, data: bytes):
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- Scrapbox (Cosense)
@@ -249,14 +241,12 @@ def obsidian(source: Path, report: Report) -> Iterator[Post]:
 
 
 def _front_matter(text: str) -> tuple[dict, str]:
-    m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", text, re.S)
-    if not m:
-        return {}, text
+    """A vault note's properties and body (no properties where they cannot be read)."""
     try:
-        meta = yaml.safe_load(m.group(1))
-    except yaml.YAMLError:
-        return {}, text[m.end():]
-    return (meta if isinstance(meta, dict) else {}), text[m.end():]
+        post = frontmatter.loads(text)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return {}, text
+    return (post.metadata if isinstance(post.metadata, dict) else {}), post.content
 
 
 # ---------------------------------------------------------------- shared
