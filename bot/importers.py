@@ -104,23 +104,25 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
     root = into.resolve()
     before = _read_record(into)
     now: dict[str, str] = {}
+    written: set[str] = set()
     for post in posts:
         if post.draft and not include_drafts:
             report.drafts += 1
             continue
         rel = file_name(post)
-        path = (root / rel).resolve()
-        if not path.is_relative_to(root) or path.suffix != ".md":
+        path = _inside(root, rel)
+        if path is None or path.suffix != ".md":
             report.warnings.append(f"{post.key}: skipped: its file would be outside {into}")
             continue
-        if rel in now.values():
+        if post.key in now or rel in written:
             report.warnings.append(f"{post.key}: skipped: the export holds it twice")
             continue
         now[post.key] = rel
+        written.add(rel)
         data = post.markdown().encode("utf-8")
         old = before.get(post.key)
-        if old and old != rel and (root / old).is_file():  # retitled: the new name replaces it
-            (root / old).unlink()
+        if old and old != rel and (gone := _inside(root, old)) and gone.is_file():
+            gone.unlink()  # retitled: the new name replaces the old one
         try:
             same = path.read_bytes() == data
         except OSError:
@@ -134,8 +136,8 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
         write_atomic(path, data)
     for key, rel in before.items():
         if key not in now:
-            if prune and (root / rel).is_file():
-                (root / rel).unlink()
+            if prune and (gone := _inside(root, rel)) and gone.is_file():
+                gone.unlink()
                 report.pruned += 1
             else:
                 report.gone.append(rel)
@@ -143,6 +145,12 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
     write_atomic(into / RECORD, json.dumps(now, ensure_ascii=False, indent=1).encode())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _inside(root: Path, rel: str) -> Path | None:
+    """``root / rel`` if it resolves inside ``root`` (links followed), else None."""
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) else None
 
 
 def _read_record(into: Path) -> dict[str, str]:

@@ -139,3 +139,13 @@ def test_a_format_not_read_yet_or_unknown_is_one_line_exit_2(run_cli, tmp_path):
     result = run_cli(["import", "evernote", "x", "--corpus", tmp_path / "corpus"])
     assert result.rc == 2 and "invalid choice" in result.err
     assert list((tmp_path / "corpus").iterdir()) == []
+
+
+def test_a_tampered_record_cannot_make_it_delete_outside(tmp_path, scrapbox_export):
+    into, victim = tmp_path / "corpus" / "scrapbox", tmp_path / "victim.md"
+    victim.write_text("大事なファイル", encoding="utf-8")
+    importers.run("scrapbox", scrapbox_export, into)
+    (into / importers.RECORD).write_text(json.dumps({"p1": "../../victim.md",
+                                                     "gone": "../../victim.md"}))
+    importers.run("scrapbox", scrapbox_export, into, prune=True)
+    assert victim.read_text(encoding="utf-8") == "大事なファイル"
