@@ -52,15 +52,15 @@ def render_hits(hits: list[Hit], color: bool = False, start: int = 1, weak: str 
 
 
 def render_answer(question: str, hits: list[Hit], min_confidence: float,
-                  color: bool = False, start: int = 1, confident: bool | None = None) -> str:
+                  color: bool = False, confident: bool | None = None) -> str:
     """The results for ``question``; when the first is not confident enough (or not
     ``confident``, for a later page), a line that says so first, and each marked weak."""
     if confident is None:
         confident = answered(hits, min_confidence)
     if confident or not hits:
-        return render_hits(hits, color, start)
+        return render_hits(hits, color)
     lang = language(question)
-    return f"{NOT_ANSWERED[lang]}\n{render_hits(hits, color, start, weak=WEAK[lang])}"
+    return f"{NOT_ANSWERED[lang]}\n{render_hits(hits, color, weak=WEAK[lang])}"
 
 
 class Console:

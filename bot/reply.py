@@ -169,6 +169,12 @@ def _meta(hit: Hit) -> str:
     return escape(_cut(" · ".join(p for p in parts if p), MAX_SECTION_CHARS // 5))
 
 
+def _asked(question: str, context: str | None) -> dict:
+    """What a button carries of the question: ``q``, and ``c`` if a thread's first question
+    is searched along with it."""
+    return {"q": question, **({"c": context} if context else {})}
+
+
 def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
            share: bool = False, weak: bool = False,
            context: str | None = None) -> tuple[str, list[dict]]:
@@ -176,7 +182,7 @@ def answer(question: str, hits: list[Hit], offset: int = 0, more: bool = False,
     ``offset``; ``more`` adds a "more results" button, ``share`` a "share in channel" one;
     ``weak`` says first that no note answers it confidently. ``context`` (the question a
     thread started with, searched along with this one) goes with the buttons."""
-    asked = {"q": question, **({"c": context} if context else {})}
+    asked = _asked(question, context)
     t = TEXTS[language(question)]
     quoted = escape(_cut(question, MAX_QUOTED_CHARS))
     if not hits:
@@ -206,7 +212,7 @@ def unsure(question: str, hits: list[Hit], offset: int = 0,
            context: str | None = None) -> tuple[str, list[dict]]:
     """The short reply when no note answers ``question`` confidently: the closest notes as
     title links only, and a button that shows them in full to whoever presses it."""
-    asked = {"q": question, **({"c": context} if context else {})}
+    asked = _asked(question, context)
     t = TEXTS[language(question)]
     text = t["unsure"].format(q=escape(_cut(question, MAX_QUOTED_CHARS)))
     body = "\n".join([text] + [f"• {_title(hit, bold=False)}" for hit in hits])
