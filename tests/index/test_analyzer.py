@@ -2,6 +2,7 @@
 import pytest
 
 from index.analyzer import Analyzer, dictionary_version, from_settings, is_bigram, normalize
+from conftest import SHIPPED_CORPUS
 
 
 @pytest.fixture(scope="module")
@@ -153,10 +154,9 @@ def test_other_settings_are_refused(change):
 
 
 def _shipped_texts():
-    from pathlib import Path
 
     from index import notes
-    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    corpus = SHIPPED_CORPUS
     out = []
     for info in notes.scan(corpus).files:
         note = notes.parse(info.path, notes.read_bytes(info)[0])[0]

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 IMAGE = "localhost/notebot:smoke-test"
 BASE = os.environ.get("NOTEBOT_CONTAINER_BASE", "localhost/pybase:bookworm")
 BUILD_TIMEOUT_SECONDS = 900
