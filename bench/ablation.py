@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's code, even where another one is installed
 
 import quality  # noqa: E402 (bench/ is on the path when run as a script)
-from index import search, store  # noqa: E402
+from index import generation, search, store# noqa: E402
 from index.analyzer import Analyzer  # noqa: E402
 from index.evaluation import evaluate, parse  # noqa: E402
 from index.scoring import Params  # noqa: E402
@@ -57,7 +57,7 @@ class Variant(quality.Notebot):
     def __init__(self, docs, workdir, analyzer, params, synonyms):
         corpus = quality.write_corpus(docs, workdir / "corpus")
         store.build(corpus, workdir / "index", analyzer=analyzer, params=params)
-        data = store.load(workdir / "index")
+        data = generation.load(workdir / "index")
         self.searcher = search.Searcher(data, analyzer, SHIPPED if synonyms else None)
 
 
@@ -85,7 +85,7 @@ def main(argv=None):
                 b = quality.evaluate(make(whole, "b"), questions, lambda x, p: x, True)
                 store.build(REPO / "corpus", Path(tmp) / f"{n}-s", analyzer=analyzer,
                             params=params)
-                s = evaluate(search.Searcher(store.load(Path(tmp) / f"{n}-s"), analyzer,
+                s = evaluate(search.Searcher(generation.load(Path(tmp) / f"{n}-s"), analyzer,
                                              SHIPPED if synonyms else None), cases)
             print(f"| {name} | {a['mrr10']:.3f} | {a['hit1']:.3f} | {b['hit1']:.3f} | "
                   f"{b['answer_in_excerpt1']:.3f} | {s.hit1:.3f} | {s.hit3:.3f} |", flush=True)

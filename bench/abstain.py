@@ -27,7 +27,7 @@ from scipy.stats import rankdata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.quality import DEFAULT_DATA, load_jsquad, write_corpus  # noqa: E402
-from index import store  # noqa: E402
+from index import generation, store# noqa: E402
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -68,7 +68,7 @@ def jsquad(path: Path, workdir: Path):
         keys = list(docs)
         corpus = write_corpus([docs[key] for key in keys], workdir / setting / "corpus")
         store.build(corpus, workdir / setting / "index")
-        searcher = Searcher(store.load(workdir / setting / "index"))
+        searcher = Searcher(generation.load(workdir / setting / "index"))
         pos, neg, wrong = [], [], 0
         for question, a, p, _ in questions:
             note, confidence, score = first(searcher, question)
@@ -97,7 +97,7 @@ def shipped(workdir: Path):
     """Confidences of the correct first answers of questions.tsv, and of off_topic.tsv's first
     results (0 when nothing matches)."""
     store.build(ROOT / "corpus", workdir / "shipped")
-    searcher = Searcher(store.load(workdir / "shipped"))
+    searcher = Searcher(generation.load(workdir / "shipped"))
     right = [c for q, expected in tsv(HERE / "questions.tsv")
              for note, c, _ in [first(searcher, q)] if note == expected]
     off = [(q, *first(searcher, q)) for q, _ in tsv(HERE / "off_topic.tsv")]

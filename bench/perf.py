@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import gen_corpus  # noqa: E402  (bench/ is on the path when run as a script)
 from index import notes as notes_mod  # noqa: E402
-from index import store  # noqa: E402
+from index import generation# noqa: E402
 from index.analyzer import Analyzer  # noqa: E402
 from index.scoring import top_k  # noqa: E402
 from index.search import Searcher  # noqa: E402
@@ -163,11 +163,11 @@ def builds(corpus: Path, index: Path, src) -> dict:
     cli = [sys.executable, "-m", "bot"]
     where = ["--corpus", str(corpus), "--index", str(index)]
     full = measured([sys.executable, "-c", FULL_BUILD, str(corpus), str(index)])
-    gen = store.current_generation(index)
+    gen = generation.current(index)
     size = sum(p.stat().st_size for p in gen.iterdir())
-    data = store.load(index)
+    data = generation.load(index)
     shape = {"terms": len(data.vocab), "postings": sum(len(s.postings.notes) for s in data.segments),
-             "analyzer": data.manifest["analyzer"], "scoring": data.manifest["scoring"]}
+             "analyzer": data.manifest.analyzer, "scoring": data.manifest.scoring.to_dict()}
     data.close()
     extra = corpus / "zz-new" / "added.md"
     rel, text = gen_corpus.note(10**7, src)
@@ -183,7 +183,7 @@ def builds(corpus: Path, index: Path, src) -> dict:
             "build_summary": full["out"].strip(), **shape}
 
 
-def bm25s_index(data: store.IndexData, path: Path):
+def bm25s_index(data: generation.Generation, path: Path):
     """A bm25s index of the same notes with the same tokens (title and body terms)."""
     import bm25s
     import scipy.sparse as sp
@@ -210,7 +210,7 @@ def bm25s_index(data: store.IndexData, path: Path):
 
 def latency(index: Path, questions: list[str], bm25s_dir: Path) -> dict:
     """Per-question milliseconds (p50, p99): notebot's whole answer and its parts, and bm25s."""
-    data = store.load(index)
+    data = generation.load(index)
     searcher = Searcher(data)
     retriever = bm25s_index(data, bm25s_dir)
     for q in questions[:20]:

@@ -74,12 +74,12 @@ class Notebot:
     name = "notebot"
 
     def __init__(self, docs, workdir: Path):
-        from index import store
+        from index import generation, store
         from index.search import Searcher
 
         corpus = write_corpus(docs, workdir / "corpus")
         store.build(corpus, workdir / "index")
-        self.searcher = Searcher(store.load(workdir / "index"))
+        self.searcher = Searcher(generation.load(workdir / "index"))
 
     def search(self, question, k):
         hits = self.searcher.search(question, k=k)

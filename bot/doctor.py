@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import notes, store
+from index import generation, notes
+from index.errors import IndexUnusable
 from index.analyzer import printable
 
 from . import config
@@ -44,15 +45,15 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
     """Is the index there, readable by this installation, intact (every file read) and up to
     date with the notes?"""
     try:
-        data = store.load(index_dir)
-    except store.IndexUnusable as err:
+        data = generation.load(index_dir)
+    except IndexUnusable as err:
         never_built = not (index_dir / "CURRENT").exists()
         return [Finding("FAIL", "index", str(err),
                         "run 'notebot build'" if never_built else "run 'notebot build --full'")]
     try:
-        store.analyzer_for(data)
-        damaged = store.verify(data)
-    except store.IndexUnusable as err:
+        data.analyzer()
+        damaged = data.verify()
+    except IndexUnusable as err:
         return [Finding("FAIL", "index", f"made with another analyzer: {err}",
                         "run 'notebot build --full'")]
     finally:
@@ -61,15 +62,15 @@ def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
         return [Finding("FAIL", "index", f"damaged in {data.path}: {', '.join(damaged)} "
                         "(not what the build wrote)", "run 'notebot build --full'")]
     manifest = data.manifest
-    stale = store.stale_reason(manifest, scan)
+    stale = manifest.stale_reason(scan)
     if stale:
         found = [Finding("FAIL", "index", f"out of date with the notes ({stale})",
                          "run 'notebot build' (ask, console and the Slack bot also do it "
                          "when they start)")]
     else:
         found = [Finding("ok", "index", f"{_notes(data.n_notes)} in {data.path}, "
-                         f"built {manifest['built_at']}")]
-    skipped = sorted(manifest.get("skipped", {}))
+                         f"built {manifest.built_at}")]
+    skipped = sorted(manifest.skipped)
     if skipped:
         found += _listed("warn", "index", [f"{p}: not indexed (binary, unreadable or too large; "
                                            "'notebot build --full' says why)" for p in skipped])

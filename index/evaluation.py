@@ -71,10 +71,10 @@ def unknown(searcher: Searcher, cases: list[Case]) -> list[Case]:
     """The cases whose expected note is neither a path nor a title in the index (a typo, or a
     note gone): they can only count as misses."""
     data = searcher.data
-    paths = set(data.manifest["notes"]["path"])
+    paths = set(data.manifest.notes.path)
     left = [case for case in cases if case.expected not in paths]
     if left:
-        titles = {data.doc(d)["title"] for d in data.manifest["notes"]["doc"]}
+        titles = {data.doc(d)["title"] for d in data.manifest.notes.doc}
         left = [case for case in left if case.expected not in titles]
     return left
 

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 
 from .search import Hit, Searcher
-from .store import IndexData, IndexUnusable, current_generation, load
+from .errors import IndexUnusable
+from .generation import Generation, current, load
 from .synonyms import SHIPPED as SHIPPED_SYNONYMS
 
 
@@ -25,7 +26,7 @@ class LiveSearcher:
     ``say`` is told why.
     """
 
-    def __init__(self, index_dir: str | os.PathLike, data: IndexData | None = None, say=print,
+    def __init__(self, index_dir: str | os.PathLike, data: Generation | None = None, say=print,
                  synonyms_file: str | os.PathLike | None = SHIPPED_SYNONYMS):
         self.index_dir = Path(index_dir)
         self.say = say
@@ -53,19 +54,19 @@ class LiveSearcher:
         """Whether the note ``path`` is in the newest generation."""
         with self._lock:
             self._follow()
-            return path in self._searcher.data.manifest["notes"]["path"]
+            return self._searcher.data.has(path)
 
     def status(self) -> dict:
         """The generation in use: ``notes`` (count), ``built_at`` (ISO time), ``generation``."""
         with self._lock:
             self._follow()
             data = self._searcher.data
-            return {"notes": data.n_notes, "built_at": data.manifest.get("built_at"),
+            return {"notes": data.n_notes, "built_at": data.manifest.built_at,
                     "generation": data.path.name}
 
     def _follow(self):
         try:
-            gen = current_generation(self.index_dir)
+            gen = current(self.index_dir)
         except IndexUnusable as err:  # CURRENT removed or damaged: keep answering
             self._refuse(self.index_dir / "CURRENT", err)
             return

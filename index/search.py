@@ -11,7 +11,7 @@ import numpy as np
 from . import excerpt as excerpt_mod
 from .analyzer import Analyzer, is_bigram, normalize
 from .scoring import idf as idf_of, top_k
-from .store import IndexData, analyzer_for
+from .generation import Generation
 from .synonyms import SHIPPED as SHIPPED_SYNONYMS, Synonyms
 
 # The confidence a first result needs for the question to count as answered (measured in
@@ -96,11 +96,11 @@ class Hit:
 class Searcher:
     """Searches one loaded index generation."""
 
-    def __init__(self, data: IndexData, analyzer: Analyzer | None = None,
+    def __init__(self, data: Generation, analyzer: Analyzer | None = None,
                  synonyms_file: str | os.PathLike | None = SHIPPED_SYNONYMS):
         """``synonyms_file``: the synonyms applied to questions (None: none)."""
         self.data = data
-        self.analyzer = analyzer or analyzer_for(data)
+        self.analyzer = analyzer or data.analyzer()
         self.synonyms = Synonyms.from_file(synonyms_file, self.analyzer) if synonyms_file \
             else Synonyms([], self.analyzer)
 

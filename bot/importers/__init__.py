@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from index.store import write_atomic
+from index.files import write_atomic
 
 from . import obsidian, scrapbox
 from .common import ExportUnreadable, Post, Report

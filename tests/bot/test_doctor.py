@@ -9,7 +9,7 @@ import pytest
 
 from conftest import bump_mtime, write_note
 from fakes.slack_api import FakeSlack
-from index import store
+from index import generation, store
 
 BOT_TOKEN, APP_TOKEN = "xoxb-1-notebot", "xapp-1-notebot"
 
@@ -50,13 +50,13 @@ def _damaged(corpus, index_dir):
 
 def _truncated(corpus, index_dir):
     store.build(corpus, index_dir)
-    idf = store.current_generation(index_dir) / "idf.npy"
+    idf = generation.current(index_dir) / "idf.npy"
     idf.write_bytes(idf.read_bytes()[:-8])
 
 
 def _other_analyzer(corpus, index_dir):
     store.build(corpus, index_dir)
-    path = store.current_generation(index_dir) / "manifest.json"
+    path = generation.current(index_dir) / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest["analyzer"]["version"] -= 1
     path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -69,14 +69,14 @@ def _binary_note(corpus, index_dir):
 
 def _array_garbled_in_place(corpus, index_dir):
     store.build(corpus, index_dir)
-    [path] = store.current_generation(index_dir).glob("*.notes.npy")
+    [path] = generation.current(index_dir).glob("*.notes.npy")
     data = path.read_bytes()
     path.write_bytes(data[:-8] + bytes(8))  # the last note number: still a note, the wrong one
 
 
 def _stored_note_damaged(corpus, index_dir):
     store.build(corpus, index_dir)
-    [path] = store.current_generation(index_dir).glob("*.docs.jsonl")
+    [path] = generation.current(index_dir).glob("*.docs.jsonl")
     path.write_bytes(path.read_bytes().replace(b"Global", b"Glocal", 1))
 
 

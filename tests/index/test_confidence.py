@@ -9,7 +9,7 @@ import pytest
 from conftest import NOTES, SHIPPED_CORPUS, write_note
 from fakes import payloads as P
 from fakes.bot import running
-from index import store
+from index import generation, store
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher
 
 WEAK = "サーバーの再起動の手順"  # server.md shares サーバー, nothing else: a weak match
@@ -21,14 +21,14 @@ def tiny(tmp_path_factory) -> Searcher:
     for rel, text in NOTES.items():
         write_note(root / "corpus", rel, text)
     store.build(root / "corpus", root / "index")
-    return Searcher(store.load(root / "index"))
+    return Searcher(generation.load(root / "index"))
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> Searcher:
     index_dir = tmp_path_factory.mktemp("shipped") / "index"
     store.build(SHIPPED_CORPUS, index_dir)
-    return Searcher(store.load(index_dir))
+    return Searcher(generation.load(index_dir))
 
 
 def first(searcher: Searcher, question: str):
@@ -65,7 +65,7 @@ def test_confidence_does_not_grow_with_a_pasted_question(tiny):
 def test_a_perfect_match_in_a_one_note_archive_is_confident(tmp_path):
     write_note(tmp_path / "corpus", "gil.md", NOTES["python/gil.md"])
     store.build(tmp_path / "corpus", tmp_path / "index")
-    [hit] = Searcher(store.load(tmp_path / "index")).search("GILって何？")
+    [hit] = Searcher(generation.load(tmp_path / "index")).search("GILって何？")
     assert hit.score < 1 and hit.confidence >= DEFAULT_MIN_CONFIDENCE
 
 
@@ -237,7 +237,7 @@ def test_a_note_of_question_words_is_left_out_even_when_it_ranks_first(tmp_path)
     for n in range(30):
         write_note(tmp_path / "c", f"other{n}.md", f"天気の話{n}。\n")
     store.build(tmp_path / "c", tmp_path / "i")
-    searcher = Searcher(store.load(tmp_path / "i"))
+    searcher = Searcher(generation.load(tmp_path / "i"))
     data = searcher.data
     terms = searcher.question_terms("量子って何？")
     whole = data.score([data.vocab[t] for t in terms], list(terms.values()))

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from conftest import write_note
-from index import excerpt, store
+from index import excerpt, generation, store
 from index.search import Searcher
 
 GIL_NOTE = (
@@ -32,7 +32,7 @@ def excerpt_of(tmp_path):
         index_dir = tmp_path / f"index{next(count)}"
         write_note(root, name, text)
         store.build(root, index_dir)
-        data = store.load(index_dir)
+        data = generation.load(index_dir)
         try:
             hits = Searcher(data).search(question, k=1)
         finally:

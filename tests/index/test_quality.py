@@ -4,7 +4,7 @@ import pytest
 
 from bot.cli import main
 from conftest import REPO, SHIPPED_CORPUS
-from index import store
+from index import generation, store
 from index.analyzer import Analyzer
 from index.evaluation import parse
 from index.search import Searcher
@@ -27,7 +27,7 @@ def searcher(tmp_path):
     for name, text in NOTES.items():
         (corpus / name).write_text(text, encoding="utf-8")
     store.build(corpus, tmp_path / "index")
-    data = store.load(tmp_path / "index")
+    data = generation.load(tmp_path / "index")
     yield Searcher(data)
     data.close()
 

@@ -3,7 +3,7 @@ numbers scoring computes, for every segment, and the cache keeps no more than it
 import numpy as np
 
 from conftest import write_note
-from index import scoring, store
+from index import generation, scoring, store
 from index.scoring import ScoreCache, accumulate, top_k
 
 WORDS = ["権限", "メモリ", "スレッド", "設定", "障害", "ログ", "監視", "ネットワーク"]
@@ -19,7 +19,7 @@ def test_kept_scores_are_the_scores_of_every_segment(tmp_path, monkeypatch):
     for i in range(0, 300, 50):  # a second segment, and deleted notes
         write_note(corpus, f"n{i:03d}.md", f"# メモ{i}\n権限。障害。ログ。\n")
     store.build(corpus, index_dir, workers=1)
-    data = store.load(index_dir)
+    data = generation.load(index_dir)
     try:
         assert len(data.segments) == 2
         monkeypatch.setattr(scoring, "BATCH_POSTINGS", 0)  # every term goes through the cache

@@ -32,7 +32,7 @@ def test_top_k_of_nothing():
 def test_pruned_scoring_finds_the_same_notes_as_scoring_everything(tmp_path, monkeypatch, batch):
     """accumulate(k=...) skips most postings of common terms; the k best must not change. And
     scoring the rare terms in one batch gives the very same numbers as one term at a time."""
-    from index import scoring, store
+    from index import generation, scoring, store
     from index.scoring import accumulate
 
     rnd = np.random.default_rng(3)
@@ -49,7 +49,7 @@ def test_pruned_scoring_finds_the_same_notes_as_scoring_everything(tmp_path, mon
     for i in range(0, 400, 80):  # replaced notes leave deleted numbers behind
         (corpus / f"n{i:03d}.md").write_text(f"# メモ{i}\nサーバー。障害。\n", encoding="utf-8")
     store.build(corpus, tmp_path / "index", workers=1)
-    data = store.load(tmp_path / "index")
+    data = generation.load(tmp_path / "index")
     try:
         assert len(data.deleted) and len(data.segments) == 2
         vocab = data.vocab
@@ -81,7 +81,7 @@ def test_pruned_scoring_finds_the_same_notes_as_scoring_everything(tmp_path, mon
 def test_pruning_keeps_a_note_that_the_common_terms_lift_past_the_leader(tmp_path, monkeypatch):
     """After the rare terms, note B is far behind A (under half its score), but B holds every
     common term of the question many times and A none: B must stay within reach and win."""
-    from index import scoring, store
+    from index import generation, scoring, store
     from index.scoring import accumulate
 
     common = "設定。障害。監視。"
@@ -93,7 +93,7 @@ def test_pruning_keeps_a_note_that_the_common_terms_lift_past_the_leader(tmp_pat
     for name, text in notes.items():
         (corpus / f"{name}.md").write_text(f"# メモ\n{text}\n", encoding="utf-8")
     store.build(corpus, tmp_path / "index", workers=1)
-    data = store.load(tmp_path / "index")
+    data = generation.load(tmp_path / "index")
     try:
         ids = [data.vocab[t] for t in ("珊瑚", "灯台", "設定", "障害", "監視")]
         weights = [0.2, 0.2, 1.0, 1.0, 1.0]
@@ -103,8 +103,8 @@ def test_pruning_keeps_a_note_that_the_common_terms_lift_past_the_leader(tmp_pat
         rare = accumulate(segments, ids[:2], weights[:2], *rest)
         full = accumulate(segments, ids, weights, *rest)
         pruned = accumulate(segments, ids, weights, *rest, 1)
-        notes = data.manifest["notes"]
-        a, b = (notes["doc"][notes["path"].index(p)] for p in ("a.md", "b.md"))
+        notes = data.manifest.notes
+        a, b = (notes.doc[notes.path.index(p)] for p in ("a.md", "b.md"))
         assert 0 < rare[b] < rare[a] / 2
         assert top_k(full, 1).tolist() == top_k(pruned, 1).tolist() == [b]
     finally:

@@ -3,13 +3,15 @@ import json
 
 import pytest
 
-from index import store
+from index import generation
+
+from index.errors import IndexUnusable
 from index.search import Hit, Searcher
 
 
 @pytest.fixture
 def searcher(built):
-    data = store.load(built)
+    data = generation.load(built)
     yield Searcher(data)
     data.close()
 
@@ -99,9 +101,9 @@ def test_an_index_made_by_another_analyzer_is_refused(built):
     manifest = json.loads(manifest_path.read_text())
     manifest["analyzer"]["dictionary"] = "unidic-lite 0.0.1"
     manifest_path.write_text(json.dumps(manifest))
-    data = store.load(built)
+    data = generation.load(built)
     try:
-        with pytest.raises(store.IndexUnusable, match="analyzer"):
+        with pytest.raises(IndexUnusable, match="analyzer"):
             Searcher(data)
     finally:
         data.close()

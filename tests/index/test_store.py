@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import NOTES, bump_mtime, write_note
-from index import store
+from index import analysis, generation, store
+from index.errors import IndexUnusable
 from index.analyzer import Analyzer
 from index.search import Searcher
 
@@ -22,7 +23,7 @@ N = len(NOTES)
 
 
 def top_paths(index_dir, question, k=3):
-    data = store.load(index_dir)
+    data = generation.load(index_dir)
     try:
         return [h.path for h in Searcher(data).search(question, k=k)]
     finally:
@@ -90,7 +91,7 @@ def test_added_and_removed_notes(corpus, built):
     assert (report.added, report.removed, report.unchanged) == (1, 1, N - 1)
     assert top_paths(built, "ポッド")[0] == "new/kubernetes.md"
     assert "go/http-client.md" not in top_paths(built, "http.Client")
-    data = store.load(built)
+    data = generation.load(built)
     try:
         assert data.doc_by_path("go/http-client.md") is None
         assert data.n_notes == N
@@ -153,7 +154,7 @@ def test_incremental_builds_answer_exactly_like_a_full_build(corpus, tmp_path):
     store.build(corpus, full)
     for question in ["GILって何？", "スレッド", "サーバーのメモリ", "Go 1.5", "プロセスの違い",
                      "oslo_service", "70007"]:
-        a, b = store.load(incremental), store.load(full)
+        a, b = generation.load(incremental), generation.load(full)
         try:
             hits_a = Searcher(a).search(question, k=10)
             hits_b = Searcher(b).search(question, k=10)
@@ -215,7 +216,7 @@ def test_hostile_note_files_are_warned_about_and_never_stop_a_build(tmp_path):
     assert top_paths(index_dir, "エンコーディング")[0] == "bad/invalid-utf8.md"
     assert top_paths(index_dir, "前付けが壊れた")[0] == "bad/front-matter.md"
     assert top_paths(index_dir, "ファイル名が不正")[0] == "bad/name-\ufffd.md"
-    data = store.load(index_dir)
+    data = generation.load(index_dir)
     try:
         assert data.doc_by_path("bad/binary.md") is None
         assert data.doc_by_path("bad/empty.md") is not None
@@ -235,7 +236,7 @@ def test_a_multi_megabyte_note_is_indexed_and_answers(tmp_path):
     assert (corpus / "big.md").stat().st_size > 2_000_000
     report = store.build(corpus, tmp_path / "i")
     assert report.added == 2
-    data = store.load(tmp_path / "i")
+    data = generation.load(tmp_path / "i")
     try:
         [hit] = Searcher(data).search("ホゲラッタとは", k=3)
     finally:
@@ -332,9 +333,9 @@ def _damage_stored_note(index_dir, old=b"Global", new=b"Glocal"):
 
 def test_a_damaged_stored_note_is_reported_not_shown(corpus, built, run_cli):
     _damage_stored_note(built)
-    data = store.load(built)
+    data = generation.load(built)
     try:
-        with pytest.raises(store.IndexUnusable, match=r"docs\.jsonl is damaged"):
+        with pytest.raises(IndexUnusable, match=r"docs\.jsonl is damaged"):
             Searcher(data).search("GILって何？", k=3)
         assert Searcher(data).search("Goのクロスコンパイル", k=1)[0].path == "go/cross-compile.md"
     finally:
@@ -356,7 +357,7 @@ def test_an_incremental_build_that_meets_a_damaged_stored_note_rebuilds_from_scr
     assert report.full and report.added == N + 1
     assert any("docs.jsonl is damaged" in w and "rebuilt from scratch" in w
                for w in report.warnings), report.warnings
-    data = store.load(built)
+    data = generation.load(built)
     try:
         assert "Global Interpreter Lock" in Searcher(data).search("GILって何？", k=1)[0].excerpt
     finally:
@@ -378,7 +379,7 @@ def test_file_names_that_read_the_same_once_replaced_do_not_break_the_build(corp
 # in by replacing one store function); returns nothing: the process dies.
 KILLER = r"""
 import os, signal, sys
-from index import store, notes
+from index import files, generation, notes, segment, store
 
 corpus, index_dir, point = sys.argv[1:4]
 
@@ -397,13 +398,13 @@ def after(n, fn):
 if point == "analysing":
     notes.parse = after(1, notes.parse)
 elif point == "writing arrays":
-    store._save_array = after(3, store._save_array)
+    store.save_array = segment.save_array = after(3, files.save_array)
 elif point == "writing the manifest":
-    store._write_bytes = after(1, store._write_bytes)
+    store.write_bytes = after(1, files.write_bytes)
 elif point == "replacing CURRENT":
     os.replace = after(0, os.replace)
 elif point == "cleaning up":
-    store._remove_old_generations = die
+    generation.remove_old = die
 store.build(corpus, index_dir, workers=1)
 print("the build was not killed")
 """
@@ -446,7 +447,7 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
     store.build(corpus, index_dir)
     before = current(index_dir)
     sentence = "サーバーのメモリ{n}番を増やすと、スレッドの処理が速くなる。ログは毎日確認する。\n"
-    bulk = store.PARALLEL_MIN_NOTES + 16
+    bulk = analysis.PARALLEL_MIN_NOTES + 16
     for n in range(bulk):
         write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\n" + sentence.format(n=n) * 20)
     child = subprocess.Popen([sys.executable, "-m", "bot", "build", "--corpus", str(corpus),
@@ -476,7 +477,7 @@ def test_a_build_on_worker_processes_makes_the_index_one_process_makes(tmp_path)
     words = ["サーバー", "メモリ", "スレッド", "ログ", "監視", "設定", "http.client", "oslo_service",
              "京都", "東京都", "Kubernetes", "キャッシュ", "障害", "復旧", "手順", "性能"]
     corpus = tmp_path / "corpus"
-    n_notes = store.PARALLEL_MIN_NOTES + 100
+    n_notes = analysis.PARALLEL_MIN_NOTES + 100
     for n in range(n_notes):
         picked = rng.sample(words, 5) + [f"製品{rng.randrange(3 * n + 1)}号", f"id{n}"]
         write_note(corpus, f"bulk/{n:04d}.md", f"# メモ{n}\n" + "と".join(picked) + "について。\n")
@@ -493,7 +494,7 @@ def test_a_script_that_builds_without_a_main_guard_fails_with_a_message_not_a_ha
     """Worker processes import the main script again; one that calls build() at its top level
     used to wait for ever for the lock its parent's build held."""
     corpus = tmp_path / "corpus"
-    for n in range(store.PARALLEL_MIN_NOTES + 16):
+    for n in range(analysis.PARALLEL_MIN_NOTES + 16):
         write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\nサーバー{n}番のログを確認する。\n")
     script = tmp_path / "script.py"
     script.write_text(f"import sys\nsys.path.insert(0, {str(Path(store.__file__).parents[1])!r})\n"
@@ -683,7 +684,7 @@ def test_the_workers_of_a_killed_build_end_with_it(tmp_path, sig):
     write_note(corpus, "python/gil.md", NOTES["python/gil.md"])
     store.build(corpus, index_dir)
     sentence = "サーバーのメモリ{n}番を増やすと、スレッドの処理が速くなる。ログは毎日確認する。\n"
-    for n in range(store.PARALLEL_MIN_NOTES * 4):
+    for n in range(analysis.PARALLEL_MIN_NOTES * 4):
         write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\n" + sentence.format(n=n) * 200)
     child = subprocess.Popen([sys.executable, "-m", "bot", "build", "--full", "--corpus",
                               str(corpus), "--index", str(index_dir)],
