@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 
 class ConfigError(Exception):
@@ -63,6 +67,7 @@ class Slack:
     api_url: str | None
     admins: frozenset[str]
     feedback_db: Path
+    editors: frozenset[str] = frozenset()  # who may save threads as notes; empty: everyone
 
 
 def default_feedback_db() -> Path:
@@ -78,10 +83,11 @@ def feedback_db(path: str | None = None) -> Path:
 
 def slack(http: bool) -> Slack:
     """Slack settings from the environment: SLACK_BOT_TOKEN, then SLACK_APP_TOKEN (Socket Mode)
-    or SLACK_SIGNING_SECRET (HTTP mode), SLACK_API_URL, NOTEBOT_ADMINS, NOTEBOT_FEEDBACK_DB."""
+    or SLACK_SIGNING_SECRET (HTTP mode), SLACK_API_URL, NOTEBOT_ADMINS, NOTEBOT_EDITORS,
+    NOTEBOT_FEEDBACK_DB."""
     env = {name: os.environ.get(name, "").strip() for name in
            ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
-            "NOTEBOT_ADMINS")}
+            "NOTEBOT_ADMINS", "NOTEBOT_EDITORS")}
     if not env["SLACK_BOT_TOKEN"].startswith("xoxb-"):
         raise ConfigError("set SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...; "
                           "Slack app settings > OAuth & Permissions)")
@@ -100,8 +106,15 @@ def slack(http: bool) -> Slack:
         if not api_url.endswith("/"):
             api_url += "/"  # the Web API client appends method names to it
     admins = frozenset(a.strip() for a in env["NOTEBOT_ADMINS"].split(",") if a.strip())
+    editors = frozenset(e.strip() for e in env["NOTEBOT_EDITORS"].split(",") if e.strip())
+    for editor in sorted(editors):
+        # A name or an @handle in place of an id would lock out everyone it means.
+        if not _SLACK_USER_ID.fullmatch(editor):
+            raise ConfigError(f"NOTEBOT_EDITORS has '{editor}', which is not a Slack user id; "
+                              "list member ids (U… or W…: a profile's ⋮ menu > Copy member "
+                              "ID), separated by commas, or unset it to let everyone save")
     return Slack(env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"] or None,
-                 env["SLACK_SIGNING_SECRET"] or None, api_url, admins, feedback_db())
+                 env["SLACK_SIGNING_SECRET"] or None, api_url, admins, feedback_db(), editors)
 
 
 def _is_http_url(url: str) -> bool:

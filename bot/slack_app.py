@@ -43,7 +43,7 @@ from index import store
 from index.live import LiveSearcher
 from index.search import DEFAULT_MIN_CONFIDENCE, answered
 
-from . import config, reply
+from . import config, reply, save_thread
 from .feedback import Votes, VotesUnusable
 
 log = logging.getLogger("notebot.slack")
@@ -109,6 +109,7 @@ class Bot:
         default_factory=lambda: ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="notebot"))
     seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
     threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
+    saving: save_thread.Saving | None = None  # "Save as note": where, and who may
 
     def answer(self, question: str, offset: int = 0, share: bool = False, full: bool = False,
                context: str | None = None):
@@ -182,6 +183,8 @@ def register(app: App, bot: Bot):
     app.action("share")(offloaded(on_share))
     app.action("show")(offloaded(on_show))
     app.action(re.compile(r"vote_(up|down)"))(offloaded(on_vote))
+    app.shortcut(save_thread.CALLBACK_ID)(offloaded(save_thread.on_shortcut))
+    app.view(save_thread.CALLBACK_ID)(save_thread.on_submit)  # checks the form before its ack
 
 
 def offloaded(handler):
@@ -443,7 +446,8 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     data = store.load_fresh(paths.corpus, paths.index, say=log.info)
     bot = Bot(LiveSearcher(paths.index, data, say=log.info,
                            synonyms_file=config.synonyms_file()), Votes(settings.feedback_db),
-              settings.admins, rebuild, min_confidence=min_confidence)
+              settings.admins, rebuild, min_confidence=min_confidence,
+              saving=save_thread.Saving(paths.corpus, settings.editors))
     try:
         app = create_app(settings, bot, http=http)
     except BoltError as err:

@@ -10,10 +10,12 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 
 from bot import config
 from bot.feedback import Votes
+from bot.save_thread import Saving
 from bot.slack_app import Bot, create_app, http_server
 from index import store
 from index.live import LiveSearcher
@@ -25,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "xoxb-1111-2222-faketokenvalue"
 APP_TOKEN = "xapp-1-A0001-3333-fakeapptokenvalue"
 ADMIN = "UADMIN"
+JST = timezone(timedelta(hours=9), "JST")  # the times saved notes are written in
 
 
 @dataclass
@@ -40,20 +43,24 @@ def settings(fake: FakeSlack, votes_db: Path) -> config.Slack:
                         votes_db)
 
 
-def make_bot(corpus: Path, index_dir: Path, votes_db: Path) -> Bot:
+def make_bot(corpus: Path, index_dir: Path, votes_db: Path,
+             editors: frozenset[str] = frozenset()) -> Bot:
     def rebuild() -> str:
         return store.build(corpus, index_dir).summary()
 
     return Bot(LiveSearcher(index_dir, store.load_fresh(corpus, index_dir, say=lambda _: None),
                             say=lambda _: None),
-               Votes(votes_db), frozenset({ADMIN}), rebuild)
+               Votes(votes_db), frozenset({ADMIN}), rebuild,
+               saving=Saving(corpus, editors, tz=JST))
 
 
 @contextmanager
-def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True):
-    """The bot on a fake Web API; in HTTP mode also served by waitress on 127.0.0.1."""
+def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True,
+            editors: frozenset[str] = frozenset()):
+    """The bot on a fake Web API; in HTTP mode also served by waitress on 127.0.0.1.
+    ``editors``: who may save threads as notes (empty: everyone)."""
     with FakeSlack() as fake:
-        bot = make_bot(corpus, index_dir, votes_db)
+        bot = make_bot(corpus, index_dir, votes_db, editors)
         app = create_app(settings(fake, votes_db), bot, http=http)
         if not http:
             yield Running(fake, bot, app, None)

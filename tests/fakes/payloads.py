@@ -68,6 +68,27 @@ def click(action: dict, response_url: str, user="U0001", channel="C0001",
     return body
 
 
+def shortcut(message: dict, callback_id="save_note", user="U0001", channel="C0001") -> dict:
+    """A ``message_action`` payload: the message shortcut ``callback_id`` run on ``message``."""
+    return {"type": "message_action", "callback_id": callback_id, "trigger_id": "1.2.3",
+            "user": {"id": user, "team_id": "T0001"}, "team": {"id": "T0001"},
+            "channel": {"id": channel, "name": "general"}, "api_app_id": "A0001",
+            "message_ts": message["ts"], "message": message,
+            "response_url": "https://hooks.slack.test/shortcut"}
+
+
+def submission(view: dict, values: dict[str, str | None], user="U0001",
+               view_id="V00000001") -> dict:
+    """A ``view_submission`` payload for the modal ``view`` (as the app opened it), with
+    ``values`` typed into its plain-text inputs, by block id."""
+    state = {block: {"value": {"type": "plain_text_input", "value": value}}
+             for block, value in values.items()}
+    return {"type": "view_submission", "team": {"id": "T0001"},
+            "user": {"id": user, "team_id": "T0001"}, "api_app_id": "A0001",
+            "trigger_id": "4.5.6",
+            "view": dict(view, id=view_id, team_id="T0001", state={"values": state})}
+
+
 def button(blocks: list[dict], action_id: str, n: int = 0) -> dict:
     """The ``n``-th button with ``action_id`` in a message's blocks."""
     found = [e for b in blocks if b["type"] == "actions" for e in b["elements"]

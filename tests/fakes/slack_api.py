@@ -2,17 +2,20 @@
 
 Point a ``WebClient`` (or ``SLACK_API_URL``) at ``FakeSlack().api_url``. Every call is recorded
 with the time it arrived; ``fail()`` queues error answers (``not_in_channel``, HTTP 429 with
-``Retry-After``, ...) for the next calls to a method. Listens on 127.0.0.1 only.
+``Retry-After``, ...) for the next calls to a method. Threads (``threads``), users (``users``)
+and channels the bot cannot read (``unreadable``) are what ``conversations.replies``,
+``users.info`` and the like answer from. Listens on 127.0.0.1 only.
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -44,6 +47,12 @@ class FakeSlack:
         self._failures: dict[str, list[Failure]] = {}
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
+        self._views = itertools.count(1)
+        # (channel, thread ts) -> the thread's messages, the parent first
+        self.threads: dict[tuple[str, str], list[dict]] = {}
+        self.users: dict[str, dict] = {}  # user id -> users.info's "user"
+        self.unreadable: set[str] = set()  # channels the bot is not in
+        self.page_size = 200  # conversations.replies returns at most this many at a time
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +61,9 @@ class FakeSlack:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 fake._handle(self, raw)
+
+            def do_GET(self):  # slack_sdk reads with GET: conversations.replies, users.info ...
+                fake._handle(self, urlsplit(self.path).query.encode())
 
             def log_message(self, *args):
                 pass
@@ -108,7 +120,7 @@ class FakeSlack:
     def _handle(self, request: BaseHTTPRequestHandler, raw: bytes):
         path = request.path.split("?", 1)[0]
         method = path[len("/api/"):] if path.startswith("/api/") else path.lstrip("/")
-        if "json" in (request.headers.get("Content-Type") or ""):
+        if "json" in (request.headers.get("Content-Type") or "") and request.command == "POST":
             params = json.loads(raw or b"{}")
         else:
             params = {k: v[0] for k, v in parse_qs(raw.decode("utf-8")).items()}
@@ -136,7 +148,43 @@ class FakeSlack:
             ts = f"{1700000000 + next(self._ts)}.000100"
             return {"ok": True, "channel": params.get("channel"), "ts": ts,
                     "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000100"}
+        if method == "conversations.replies":
+            return self._replies(params)
+        if method == "users.info":
+            user = self.users.get(params.get("user"))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), params.get("message_ts", "")
+            return {"ok": True, "channel": channel, "permalink":
+                    f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"}
+        if method in ("views.open", "views.update", "views.push"):
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            return {"ok": True, "view": dict(view or {}, id=params.get("view_id")
+                                             or f"V{next(self._views):08d}")}
         return {"ok": True}
+
+    def _replies(self, params: dict) -> dict:
+        """A page of a thread as Slack may give it: at most ``limit`` messages (``page_size`` at
+        most), the parent first on every page, an opaque ``next_cursor`` while more remain."""
+        channel = params.get("channel")
+        if channel in self.unreadable:
+            return {"ok": False, "error": "not_in_channel"}
+        thread = self.threads.get((channel, params.get("ts")))
+        if thread is None:
+            return {"ok": False, "error": "thread_not_found"}
+        limit = min(int(params.get("limit") or 1000), self.page_size)
+        start = int(base64.b64decode(params["cursor"]).decode().split(":")[1]) \
+            if params.get("cursor") else 0  # (a cursor is "next:<index of the next reply>")
+        replies = thread[1:]
+        page = replies[start:start + max(limit - 1, 1)]
+        end = start + len(page)
+        more = end < len(replies)
+        return {"ok": True, "messages": [thread[0], *page], "has_more": more,
+                "response_metadata": {"next_cursor": base64.b64encode(
+                    f"next:{end}".encode()).decode() if more else ""}}
 
     @staticmethod
     def _send(request, status: int, body, headers: dict | None = None):
