@@ -7,13 +7,10 @@ prints plain text.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
-from index.analyzer import printable
-from index.live import LiveSearcher
-from index.search import DEFAULT_MIN_CONFIDENCE, Hit, answered
+from index import DEFAULT_MIN_CONFIDENCE, Hit, LiveSearcher, answered, marked, printable
 
 from .reply import language
 
@@ -30,11 +27,7 @@ WEAK = {"ja": "（弱い一致）", "en": " (weak match)"}
 
 def highlight(text: str, words, color: bool) -> str:
     """``text`` with each of ``words`` emphasised (ANSI colour, or nothing when not ``color``)."""
-    words = sorted({w for w in words if w.strip()}, key=len, reverse=True)
-    if not color or not words:
-        return text
-    # one pass, longest word first: overlapping words (http.Client, http) are marked once
-    return re.sub("|".join(map(re.escape, words)), lambda m: f"{BOLD_YELLOW}{m[0]}{RESET}", text)
+    return marked(text, words, lambda w: f"{BOLD_YELLOW}{w}{RESET}") if color else text
 
 
 def render_hits(hits: list[Hit], color: bool = False, start: int = 1, weak: str = "") -> str:

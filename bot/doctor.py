@@ -9,9 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import generation, notes
-from index.errors import IndexUnusable
-from index.analyzer import printable
+import index
+from index import IndexUnusable, Scan, printable
 
 from . import config
 
@@ -31,7 +30,7 @@ class Finding:
     fix: str = ""
 
 
-def check_corpus(corpus: Path, scan: notes.Scan) -> list[Finding]:
+def check_corpus(corpus: Path, scan: Scan) -> list[Finding]:
     """Are there notes, and could every file be looked at?"""
     if scan.files:
         found = [Finding("ok", "corpus", f"{_notes(len(scan.files))} in {corpus}")]
@@ -41,11 +40,11 @@ def check_corpus(corpus: Path, scan: notes.Scan) -> list[Finding]:
     return found + _listed("warn", "corpus", scan.warnings)
 
 
-def check_index(index_dir: Path, scan: notes.Scan) -> list[Finding]:
+def check_index(index_dir: Path, scan: Scan) -> list[Finding]:
     """Is the index there, readable by this installation, intact (every file read) and up to
     date with the notes?"""
     try:
-        data = generation.load(index_dir)
+        data = index.load(index_dir)
     except IndexUnusable as err:
         never_built = not (index_dir / "CURRENT").exists()
         return [Finding("FAIL", "index", str(err),
@@ -155,7 +154,7 @@ def check_answers(min_confidence: str | None) -> list[Finding]:
 def run(paths: config.Paths, slack: bool = True, http: bool = False,
         min_confidence: str | None = None) -> list[Finding]:
     """Every check, in the order data flows: notes, index, answers, Slack."""
-    scan = notes.scan(paths.corpus)
+    scan = index.scan(paths.corpus)
     found = (check_corpus(paths.corpus, scan) + check_index(paths.index, scan)
              + check_answers(min_confidence))
     if slack:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from index.search import Hit
+from index import Hit, marked
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -93,17 +93,8 @@ def escape(text: str) -> str:
 
 def emphasise(text: str, words) -> str:
     """``text`` escaped, with each of ``words`` in bold."""
-    words = sorted({w for w in words if w.strip() and not set(w) & set("*_~`")}, key=len,
-                   reverse=True)
-    if not words:
-        return escape(text)
-    out, pos = [], 0
-    for m in re.finditer("|".join(map(re.escape, words)), text):
-        out.append(escape(text[pos:m.start()]))
-        out.append(f"{ZWSP}*{escape(m.group())}*{ZWSP}")
-        pos = m.end()
-    out.append(escape(text[pos:]))
-    return "".join(out)
+    words = [w for w in words if not set(w) & set("*_~`")]
+    return marked(text, words, lambda w: f"{ZWSP}*{escape(w)}*{ZWSP}", escape)
 
 
 def question_text(slack_text: str, bot_user_id: str | None = None) -> str:

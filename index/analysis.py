@@ -62,6 +62,8 @@ class Analysed:
 def _analyze_files(analyzer: Analyzer, numbers: _TermNumbers, jobs: list) -> Analysed:
     """Read, parse and analyse ``jobs`` (file, hash it had or None); a file whose hash is
     unchanged is not analysed again."""
+    keys: list[str]
+    counts: list[int]
     out, keys, counts = Analysed(numbers.process, len(numbers)), [], []
     for info, old_hash in jobs:
         data, reason = notes_mod.read_bytes(info)
@@ -71,6 +73,7 @@ def _analyze_files(analyzer: Analyzer, numbers: _TermNumbers, jobs: list) -> Ana
         out.fresh.append(data is not None and digest != old_hash)
         if not out.fresh[-1]:
             continue
+        assert data is not None  # (a fresh note is one that was read)
         note, warnings = notes_mod.parse(info.path, data)
         out.warnings.extend(warnings)
         out.records.append(json.dumps(
@@ -122,6 +125,7 @@ def _exit_with(build_pid: int):
 
 
 def _analyze_in_worker(jobs: list) -> Analysed:
+    assert _worker is not None  # (set by _start_worker, the pool's initializer)
     return _analyze_files(*_worker, jobs)
 
 

@@ -76,6 +76,7 @@ class Token(NamedTuple):
 
 def normalize(text: str) -> str:
     """NFKC-normalise ``text`` and turn control characters into spaces (case is kept)."""
+    out: list[str]
     out, done = [], 0
     for start, end in nfkc_runs(text):
         out += (text[done:start], unicodedata.normalize("NFKC", text[start:end]))
@@ -96,6 +97,16 @@ def nfkc_runs(text: str):
     combining mark (カ + ゙ → ガ)."""
     for m in _NOT_NFKC.finditer(text):
         yield max(m.start() - 1, 0), m.end()
+
+
+def nfkc_each(text: str) -> str:
+    """``text`` with each character that NFKC may change normalised on its own (so that,
+    without combining marks, only characters NFKC makes longer change the length)."""
+    return _NOT_NFKC.sub(_each_char, text)
+
+
+def _each_char(run: re.Match) -> str:
+    return "".join([unicodedata.normalize("NFKC", char) for char in run.group()])
 
 
 def dictionary_version() -> str:
@@ -136,7 +147,7 @@ class Analyzer:
         self.ascii_parts = ascii_parts
         self.bigrams = bigrams
         self.glosses = glosses
-        self._terms = None  # Analyzer.counts' cache: word -> its terms
+        self._terms: _Cache | None = None  # Analyzer.counts' cache: word -> its terms
 
     def settings(self) -> dict:
         """Everything that changes the terms this analyzer makes, for the index manifest."""
@@ -160,6 +171,7 @@ class Analyzer:
         """
         if self._terms is None or len(self._terms) > TERMS_CACHE_SIZE:
             self._terms = _Cache(self._terms_of)
+        counts: Counter[str]
         terms, counts = self._terms.__getitem__, Counter()
         for _, chunk in _chunks(normalize(text)):
             lower = chunk.lower()
@@ -198,7 +210,7 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[Token]:
         """Terms of already-normalised ``text`` with their spans, in order of appearance."""
-        out = []
+        out: list[tuple[int, str, int]] = []
         for offset, chunk in _chunks(text):
             self._japanese(chunk, offset, out)
             self._ascii(chunk, offset, out)

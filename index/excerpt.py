@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
-from .analyzer import _NOT_NFKC, nfkc_runs, printable
+from .analyzer import nfkc_each, nfkc_runs, printable
 
 MAX_CHARS = 200
 # A window also scores its best single sentence once more: the answer is usually next to the
@@ -155,7 +155,7 @@ def _all_matches(text: str, spans: list, needles: list[Needle]) -> list[list]:
     if len(low) != len(norm):  # (rare: no offsets)
         return [_matches(s, needles) for _, _, s in spans]
     starts = [start for start, _, _ in spans]
-    found = [[] for _ in spans]
+    found: list[list[tuple[Needle, str]]] = [[] for _ in spans]
     moved = not isinstance(origin, range)  # (else offsets are the same in both)
     for n in needles:
         # (most needles can be anywhere: str.find alone finds them)
@@ -216,10 +216,6 @@ def _find(text: str, needle: str, start: int = 0) -> int:
 _COMBINING = re.compile(r"[\u0300-\u036f\u3099\u309a\uff9e\uff9f]")
 
 
-def _each_char(run: re.Match) -> str:
-    return "".join([unicodedata.normalize("NFKC", char) for char in run.group()])
-
-
 def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     """``text`` normalised as normalize() does it, and for each of its offsets (and its end) the
     offset in ``text`` it comes from. A run that NFKC changes is normalised a character (with
@@ -227,13 +223,14 @@ def _normalize_with_origin(text: str) -> tuple[str, Sequence[int]]:
     both. Most notes have no combining marks and nothing that NFKC makes longer: then each
     character is normalised on its own and offsets do not move."""
     if not _COMBINING.search(text):
-        norm = _NOT_NFKC.sub(_each_char, text)
+        norm = nfkc_each(text)
         if len(norm) == len(text):
             return printable(norm), range(len(text) + 1)
     return _normalize_by_units(text)
 
 
 def _normalize_by_units(text: str) -> tuple[str, list[int]]:
+    origin: list[int]
     parts, origin, done = [], [], 0
     for start, end in nfkc_runs(text):
         parts.append(text[done:start])
@@ -261,3 +258,19 @@ def _cut(passage: str, matched: set, max_chars: int) -> str:
     head = ELLIPSIS if start > 0 else ""
     tail = ELLIPSIS if end < len(passage) else ""
     return head + passage[start + len(head):end - len(tail)] + tail
+
+
+def marked(text: str, words, mark, plain=str) -> str:
+    """``text`` with each occurrence of ``words`` passed through ``mark`` and the rest through
+    ``plain``: one pass, longest word first, so overlapping words (http.Client, http) are
+    marked once. For showing an excerpt's matched words on a terminal or in Slack."""
+    words = sorted({w for w in words if w.strip()}, key=len, reverse=True)
+    if not words:
+        return plain(text)
+    out: list[str]
+    out, pos = [], 0
+    for m in re.finditer("|".join(map(re.escape, words)), text):
+        out += (plain(text[pos:m.start()]), mark(m.group()))
+        pos = m.end()
+    out.append(plain(text[pos:]))
+    return "".join(out)

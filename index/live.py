@@ -64,6 +64,17 @@ class LiveSearcher:
             return {"notes": data.n_notes, "built_at": data.manifest.built_at,
                     "generation": data.path.name}
 
+    def close(self):
+        """Close the generation in use (the searcher answers no more)."""
+        with self._lock:
+            self._searcher.data.close()
+
+    def __enter__(self) -> LiveSearcher:
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def _follow(self):
         try:
             gen = current(self.index_dir)

@@ -93,7 +93,7 @@ class Manifest:
         if self.as_scanned(scan):
             return None
         notes = self.notes
-        known = dict(zip(notes.path, zip(notes.size, notes.changed_ns)))
+        known: dict[str, tuple[int, ...]] = dict(zip(notes.path, zip(notes.size, notes.changed_ns)))
         known.update({p: tuple(v) for p, v in self.skipped.items()})
         found = {f.path: (f.size, f.changed_ns) for f in scan.files}
         if found == known:

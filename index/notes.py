@@ -13,6 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterable
 
 import frontmatter
 import lxml.etree
@@ -76,6 +77,7 @@ def scan(root: str | os.PathLike) -> Scan:
     top = os.fspath(root)
     real_top = os.path.realpath(top)
     inside = os.path.join(real_top, "")
+    seen_paths: set[str]
     seen_dirs, seen_paths = set(), set()
     # A stack, not recursion: folders may nest deeper than Python's recursion limit.
     stack = [(top, "")]  # a folder, and its path relative to ``root`` ("" or ending in "/")
@@ -87,6 +89,7 @@ def scan(root: str | os.PathLike) -> Scan:
                 result.warnings.append(f"{_shown(dirpath)}: skipped: directory link loop")
                 continue
             seen_dirs.add((st.st_dev, st.st_ino))
+            entries: Iterable[os.DirEntry[str]]
             with os.scandir(dirpath) as entries:
                 entries = sorted((e for e in entries if not e.name.startswith(".")),
                                  key=lambda e: e.name)
@@ -272,7 +275,7 @@ _SCALARS = (str, int, float, bool, datetime.date)
 def _plain_values(path: str, meta: dict, warnings: list) -> dict:
     """The front-matter fields a note uses, each a plain value (tags: a list of them); any
     other value is dropped with a warning."""
-    kept = {}
+    kept: dict[str, Any] = {}
     for key in ("title", "url", "date", "tags"):
         value = meta.get(key)
         if key == "tags" and isinstance(value, list) and all(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any, cast
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class ScoreCache:
 
     def __init__(self, room: int = CACHE_POSTINGS):
         self.room = room  # postings that may still be kept
-        self.kept = {}
+        self.kept: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def get(self, key, size: int, make):
         """What is kept for ``key``; else ``make()``, kept, if there is room for ``size``
@@ -121,7 +122,8 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
     """
     total = np.zeros(len(norm), dtype=np.float32)
     ids = np.asarray(term_ids, dtype=np.intp)
-    lists = [[] for _ in term_ids]  # each term's postings: (segment number, segment, lo, hi)
+    # each term's postings: (segment number, segment, lo, hi)
+    lists: list[list[tuple[int, Postings, int, int]]] = [[] for _ in term_ids]
     for n, seg in enumerate(segments):
         inside = np.flatnonzero(ids + 1 < len(seg.indptr))
         los, his = seg.indptr[ids[inside]].tolist(), seg.indptr[ids[inside] + 1].tolist()
@@ -148,12 +150,14 @@ def accumulate(segments: list[Postings], term_ids, weights, norm: np.ndarray,
         scores = term_scores(np.concatenate([seg.title[lo:hi] for _, seg, lo, hi in parts]),
                              np.concatenate([seg.body[lo:hi] for _, seg, lo, hi in parts]),
                              norm.take(notes), idfs, params)
-        scores *= np.repeat(np.float32([weights[i] for i, *_ in parts]), per)
+        # (np.float32 of a list makes an array, which numpy's stubs leave out)
+        scores *= np.repeat(np.float32(cast(Any, [weights[i] for i, *_ in parts])), per)
         np.add.at(total, notes, scores)
     prune = k is not None and k > 0 and min(weights, default=0) >= 0
     within = None  # the notes that can still be among the k best, once pruning pays
     for n, i in enumerate(order[first:], first):
         if prune and (within is not None or sizes[i] > len(norm) // 8):
+            assert k is not None  # (prune is only set with a k)
             total[deleted] = 0.0
             reach = sum(bounds[j] for j in order[n:]) * (1 + 1e-6) + 1e-6
             if within is None:  # (a pass over every note: only tried before a common term)

@@ -19,7 +19,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Segment:
     lengths: np.ndarray
     offsets: np.ndarray
     crc32: np.ndarray
-    docs_file: object
+    docs_file: IO[bytes]
 
     @property
     def n_docs(self) -> int:

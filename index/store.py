@@ -23,7 +23,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -184,11 +184,11 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
                 kept += 1
             else:
                 jobs.append((info, was[2] if was else None))
-                members.append(None)
+                members.append(None)  # type: ignore[arg-type]  # (a slot, filled below)
         new = _NewNotes()
         skipped, at = {}, 0
         job_slots = [i for i, m in enumerate(members) if m is None]
-        luts = {}  # each analysing process's term numbers → the index's
+        luts: dict[int, np.ndarray] = {}  # each analysing process's term numbers → the index's
         progress = progress or (lambda done, total: None)
         progress(0, len(jobs))
         for part in analyze_all(analyzer, jobs, workers):
@@ -206,6 +206,7 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
                     report.warnings.append(f"{info.path}: skipped: {reason}")
                     skipped[info.path] = [info.size, info.changed_ns]
                 elif not fresh:
+                    assert was is not None  # (an unchanged hash is one the index has)
                     members[slot] = _located(ends, was[3], meta)
                 else:
                     members[slot] = _Member(meta, None, new.count)
@@ -296,7 +297,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     base = prev.segments[0] if prev is not None else None
     keep_base = base is not None and keeps_large(
         base.n_docs, sum(1 for m in members if m.segment == 0), len(members))
-    kept = [base] if keep_base else []
+    kept: list[segment_mod.Segment] = [cast(segment_mod.Segment, base)] if keep_base else []
     moved = [m for m in members if not (keep_base and m.segment == 0)]
 
     sources = {}  # previous segment index → its rows, then the analysed notes' rows
@@ -314,6 +315,7 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
             link(prev.path / f, gen / f)
             checksums[f] = prev.manifest.checksums[f]
         segment_names.append(seg.name)
+    lengths: list[np.ndarray] | np.ndarray
     lengths = [np.asarray(seg.lengths) for seg in kept]
     if moved:
         import scipy.sparse as sp
@@ -398,6 +400,7 @@ def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=prin
     except IndexUnusable as err:
         reason = str(err)
     if reason is None:
+        assert data is not None  # (loaded: else reason says why not)
         return data
     say(f"index out of date ({reason}); updating from {corpus}")
     try:

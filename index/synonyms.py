@@ -32,7 +32,8 @@ class Synonyms:
 
     def __init__(self, groups: list[list[str]], analyzer: Analyzer):
         self.groups = []
-        self._groups_of = {}  # word → the numbers of the groups that have it in a spelling
+        # word → the numbers of the groups that have it in a spelling
+        self._groups_of: dict[str, list[int]] = {}
         for group in groups:
             words = [frozenset(t for t in analyzer(s) if not is_bigram(t)) for s in group]
             self.groups.append([w for w in words if w])

@@ -153,10 +153,15 @@ def run_cli(capsys, monkeypatch):
     return run
 
 
+# The ``notebot`` command as installed, as users run it (``python -m bot`` would put the working
+# directory first on the import path, where an index folder named ``index`` would be found).
+NOTEBOT = [str(Path(sys.executable).with_name("notebot"))]
+
+
 def run_module(*args, stdin: bytes | None = None, cwd=None, timeout=120,
                env=None) -> subprocess.CompletedProcess:
-    """Run ``python -m bot ARGS`` as a real process (bytes in, bytes out)."""
-    return subprocess.run([sys.executable, "-m", "bot", *map(os.fsencode, args)],
+    """Run ``notebot ARGS`` as a real process (bytes in, bytes out)."""
+    return subprocess.run([*NOTEBOT, *map(os.fsencode, args)],
                           input=stdin if stdin is not None else b"", capture_output=True,
                           cwd=cwd, timeout=timeout, env=env)
 

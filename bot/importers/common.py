@@ -3,7 +3,9 @@ pieces exports are made of (ZIP or folder entries, JSON, YAML front matter, HTML
 from __future__ import annotations
 
 import json
+import shutil
 import stat
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -129,9 +131,14 @@ def _zip(archive: zipfile.ZipFile, outer: str, report: Report) -> Iterator[Entry
             report.warnings.append(f"{name}: skipped: it names a place outside the export")
             continue
         if info.filename.lower().endswith(".zip"):
+            # Copied out first: read in place, each step back in the compressed inner ZIP
+            # would decompress it again from its start.
             try:
-                with archive.open(info) as f, zipfile.ZipFile(f) as inner:
-                    yield from _zip(inner, name + "/", report)
+                with tempfile.TemporaryFile() as copy:
+                    with archive.open(info) as f:
+                        shutil.copyfileobj(f, copy)
+                    with zipfile.ZipFile(copy) as inner:
+                        yield from _zip(inner, name + "/", report)
             except (OSError, zipfile.BadZipFile, EOFError, RuntimeError) as err:
                 report.warnings.append(f"{name}: skipped: not a readable ZIP file ({err})")
             continue

@@ -11,7 +11,7 @@ import termios
 
 import pytest
 
-from conftest import NOTES, REPO, SHIPPED_CORPUS, run_module, write_note
+from conftest import NOTEBOT, NOTES, REPO, SHIPPED_CORPUS, run_module, write_note
 from bot import cli
 from index import store
 
@@ -190,7 +190,7 @@ def test_a_reader_that_goes_away_is_not_an_error(corpus, built, tmp_path):
     (tmp_path / "questions").write_bytes("GILって何？\n".encode() * 20_000)
     with open(tmp_path / "questions", "rb") as questions:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "ask", "--json", "--corpus", corpus, "--index", built],
+            [*NOTEBOT, "ask", "--json", "--corpus", corpus, "--index", built],
             stdin=questions, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = process.stdout.readline()
     process.stdout.close()
@@ -328,7 +328,7 @@ def test_a_synonyms_file_that_is_not_utf8_is_refused_in_one_line(run_cli, corpus
 
 def test_a_full_disk_on_standard_output_is_one_line(corpus, built):
     with open("/dev/full", "wb") as full:
-        result = subprocess.run([sys.executable, "-m", "bot", "ask", "GIL", "--corpus", corpus,
+        result = subprocess.run([*NOTEBOT, "ask", "GIL", "--corpus", corpus,
                                  "--index", built], stdout=full, stderr=subprocess.PIPE,
                                 timeout=120)
     assert result.returncode == 1

@@ -3,13 +3,12 @@ more results, opening a note), and piped (plain text, one command per line)."""
 import io
 import os
 import re
-import sys
 
 import pexpect
 import pytest
 
 from bot import console
-from conftest import run_module
+from conftest import NOTEBOT, run_module
 from index import store
 from index.live import LiveSearcher
 from index.search import Hit
@@ -33,8 +32,7 @@ def spawn(corpus, built, tmp_path):
 
     def start(*args, **env):
         child = pexpect.spawn(
-            sys.executable, ["-m", "bot", "console", "--corpus", str(corpus), "--index",
-                             str(built), *args],
+            NOTEBOT[0], ["console", "--corpus", str(corpus), "--index", str(built), *args],
             env=dict(os.environ, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", **env),
             encoding="utf-8", codec_errors="replace", dimensions=(50, 200), timeout=60,
             cwd=str(tmp_path))

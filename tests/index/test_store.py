@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTES, bump_mtime, write_note
+from conftest import NOTEBOT, NOTES, bump_mtime, write_note
 from index import analysis, generation, store
 from index.errors import IndexUnusable
 from index.analyzer import Analyzer
@@ -450,7 +450,7 @@ def test_a_real_build_process_killed_at_any_moment_loses_nothing(tmp_path):
     bulk = analysis.PARALLEL_MIN_NOTES + 16
     for n in range(bulk):
         write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\n" + sentence.format(n=n) * 20)
-    child = subprocess.Popen([sys.executable, "-m", "bot", "build", "--corpus", str(corpus),
+    child = subprocess.Popen([*NOTEBOT, "build", "--corpus", str(corpus),
                               "--index", str(index_dir)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -686,7 +686,7 @@ def test_the_workers_of_a_killed_build_end_with_it(tmp_path, sig):
     sentence = "サーバーのメモリ{n}番を増やすと、スレッドの処理が速くなる。ログは毎日確認する。\n"
     for n in range(analysis.PARALLEL_MIN_NOTES * 4):
         write_note(corpus, f"bulk/{n:04d}.md", f"# 運用メモ{n}\n" + sentence.format(n=n) * 200)
-    child = subprocess.Popen([sys.executable, "-m", "bot", "build", "--full", "--corpus",
+    child = subprocess.Popen([*NOTEBOT, "build", "--full", "--corpus",
                               str(corpus), "--index", str(index_dir)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
