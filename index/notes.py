@@ -155,7 +155,7 @@ def read_bytes(info: FileInfo) -> tuple[bytes | None, str | None]:
     try:
         with open(info.abspath, "rb") as f:
             # As much as the scan saw, and more if it grew since: f.read(n) allocates n bytes
-            # first, and notes are small (at 100k notes, reading 32 MB each was 15 % of a build).
+            # first, and notes are small.
             data = f.read(info.size + 1)
             if len(data) > info.size:
                 data += f.read(MAX_NOTE_BYTES + 1 - len(data))

@@ -277,8 +277,8 @@ class _NewNotes:
 
 def _return_free_memory():
     """Give the memory freed so far back to the system. The C library keeps freed blocks for
-    reuse, and the parts' arrays lay among a build's other objects: at 100k notes they stayed
-    in its peak memory, beside the two larger arrays made from them (+600 MB)."""
+    reuse, and the parts' arrays lay among a build's other objects: they would stay in its
+    peak memory, beside the two larger arrays made from them."""
     try:
         ctypes.CDLL(None).malloc_trim(0)  # (GNU C library; others have no such call)
     except (AttributeError, OSError):

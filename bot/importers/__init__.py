@@ -18,12 +18,17 @@ from pathlib import Path
 
 from index.files import write_atomic
 
-from . import obsidian, scrapbox
+from . import esa, hatena, kibela, notion, obsidian, qiita, scrapbox, wordpress
 from .common import ExportUnreadable, Post, Report
 
 __all__ = ["FORMATS", "ExportUnreadable", "Post", "Report", "run", "write"]
 
-FORMATS = ("esa", "kibela", "qiita", "scrapbox", "notion", "obsidian", "hatena", "wordpress")
+# Each format's reader: the export at a path → its Posts (see common.py), warnings and counts in
+# the Report.
+READERS = {"esa": esa.read, "kibela": kibela.read, "qiita": qiita.read,
+           "scrapbox": scrapbox.read, "notion": notion.read, "obsidian": obsidian.read,
+           "hatena": hatena.read, "wordpress": wordpress.read}
+FORMATS = tuple(READERS)
 # Where the importer remembers which post it wrote to which file (hidden: never a note).
 RECORD = ".notebot-import.json"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -115,15 +120,11 @@ def _read_record(into: Path) -> dict[str, str]:
         if isinstance(record, dict) else {}
 
 
-READERS = {"scrapbox": scrapbox.read, "obsidian": obsidian.read}
-
-
 def run(fmt: str, source: Path, into: Path, include_drafts: bool = False,
         prune: bool = False) -> Report:
     """Import ``source`` (an export in ``fmt``) into the folder ``into``."""
     if fmt not in READERS:
-        raise ExportUnreadable(f"importing from {fmt} is not supported yet; this notebot reads "
-                           f"{', '.join(sorted(READERS))}")
+        raise ExportUnreadable(f"unknown format {fmt}: choose one of {', '.join(FORMATS)}")
     if not source.exists():
         raise ExportUnreadable(f"{source} not found")
     report = Report()

@@ -2,7 +2,7 @@
 pieces exports are made of (ZIP or folder entries, JSON, YAML front matter, HTML, dates)."""
 from __future__ import annotations
 
-import json
+import re
 import shutil
 import stat
 import tempfile
@@ -14,7 +14,9 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 import frontmatter
+import ijson
 import yaml
+from ijson.common import ObjectBuilder
 from markdownify import MarkdownConverter
 
 from index.notes import MAX_NOTE_BYTES
@@ -163,15 +165,69 @@ def _safe(name: str) -> bool:
 
 # ---------------------------------------------------------------- pieces of posts
 
-def json_file(source: Path):
-    """A whole JSON file, or ExportUnreadable saying why not."""
+# ![alt](src) and <img ... alt="alt" ...>: both become their alt text
+_MARKDOWN_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+# esa's own alt text of an uploaded image, "image.png (50.0 kB)": a file name, not words
+_FILE_ALT = re.compile(r"\S+\.(?:png|jpe?g|gif|webp|svg|bmp)(?:\s*\([^)]*\))?", re.IGNORECASE)
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL | re.IGNORECASE)
+_BLOCK = re.compile(r"\s*</?(?:p|div|h[1-6]|ul|ol|li|dl|pre|blockquote|table|figure|hr|"
+                    r"address|section|article|aside|form|iframe)\b", re.IGNORECASE)
+
+
+# A post is a few levels deep; an export nested deeper than this is not one, and refusing it
+# keeps a hostile file from costing memory level by level.
+_DEEPEST = 64
+
+
+def json_records(source: Path, key: str, top: dict | None = None) -> Iterator[dict]:
+    """The objects in a JSON file's list, built one at a time from the parser's events, so that
+    the file is never in memory whole: the list is the whole file, or the value of the top
+    object's ``key``. The top object's plain values (strings, numbers) go into ``top`` as they
+    are met. ExportUnreadable when the file is not JSON, or is nested too deep."""
     try:
-        with open(source, encoding="utf-8-sig") as f:
-            return json.load(f)
+        f = open(source, "rb")
     except OSError as err:
         raise ExportUnreadable(f"cannot read {source}: {err.strerror or err}") from None
-    except (ValueError, RecursionError) as err:
-        raise ExportUnreadable(f"{source} is not valid JSON ({str(err).splitlines()[0]})") from None
+    with f:
+        if f.read(3) != b"\xef\xbb\xbf":
+            f.seek(0)
+        yield from _records(f, source, key, {} if top is None else top)
+
+
+def _records(f, source: Path, key: str, top: dict) -> Iterator[dict]:
+    depth, level, name, builder = 0, None, None, None
+    try:
+        for event, value in ijson.basic_parse(f, use_float=True):
+            if builder is not None:
+                builder.event(event, value)
+            elif event == "start_map" and depth == level:
+                builder = ObjectBuilder()
+                builder.event(event, value)
+            elif event == "start_array" and level is None and (
+                    depth == 0 or (depth == 1 and name == key)):
+                level = depth + 1
+            elif event == "map_key" and depth == 1:
+                name = value
+            elif depth == 1 and event in ("string", "number"):
+                top[name] = value
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > _DEEPEST:
+                    raise ExportUnreadable(f"{source} is nested more than {_DEEPEST} levels "
+                                           "deep: not an export")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+                if builder is not None and depth == level:
+                    yield builder.value
+                    builder = None
+    except ijson.JSONError as err:
+        raise ExportUnreadable(f"{source} is not valid JSON "
+                               f"({str(err).splitlines()[0]})") from None
+    except OSError as err:
+        raise ExportUnreadable(f"cannot read {source}: {err.strerror or err}") from None
 
 
 def front_matter(text: str) -> tuple[dict, str]:
@@ -184,10 +240,12 @@ def front_matter(text: str) -> tuple[dict, str]:
 
 
 class _Converter(MarkdownConverter):
-    """markdownify's converter, with images left out and counted (they are attachments)."""
+    """markdownify's converter, with images left out and counted (they are attachments), and
+    ``_`` and ``*`` left as they are: identifiers such as fastcgi_read_timeout stay searchable."""
 
     def __init__(self, **options):
-        super().__init__(heading_style="ATX", bullets="-", **options)
+        super().__init__(heading_style="ATX", bullets="-", escape_underscores=False,
+                         escape_asterisks=False, **options)
         self.images = 0
 
     def convert_img(self, el, text, *args, **kwargs):
@@ -230,3 +288,42 @@ def tag_list(value) -> list[str]:
 def url_part(text: str) -> str:
     """``text`` as one URL path segment (spaces as underscores, as Scrapbox writes them)."""
     return quote(text.replace(" ", "_"), safe="")
+
+
+def day(value) -> str | None:
+    """The day (YYYY-MM-DD, as written) a timestamp such as ``2024-04-01T10:00:00+09:00`` or
+    ``2024-04-01 10:00:00 +0900`` names, or None."""
+    found = _DAY.match(text(value) or "")
+    return found.group() if found else None
+
+
+def without_images(body: str, report: Report) -> str:
+    """``body`` with each image replaced by its alt text, and counted as an attachment
+    (esa and Kibela both write images as Markdown or as ``<img>`` tags)."""
+    def alt(m: re.Match) -> str:
+        report.attachments += 1
+        if m.group(0).startswith("!"):
+            words = m.group(1)
+        else:
+            found = _ALT.search(m.group(0))
+            words = (found.group(1) or found.group(2) or "") if found else ""
+        return "" if _FILE_ALT.fullmatch(words.strip()) else words.strip()
+
+    return _HTML_IMAGE.sub(alt, _MARKDOWN_IMAGE.sub(alt, body))
+
+
+def paragraphs(html: str) -> str:
+    """HTML whose paragraphs are blank lines and whose line breaks are newlines (WordPress's
+    classic editor, Movable Type's "convert breaks") with ``<p>`` and ``<br>`` written out;
+    blocks that are already HTML, and ``<pre>``, are left as they are."""
+    out = []
+    for part in _PRE.split(html.replace("\r\n", "\n")):
+        if _PRE.fullmatch(part):
+            out.append(part)
+            continue
+        for block in re.split(r"\n\s*\n", part):
+            if not block.strip():
+                continue
+            out.append(block if _BLOCK.match(block) else
+                       "<p>" + block.strip().replace("\n", "<br>\n") + "</p>")
+    return "\n\n".join(out)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import ExportUnreadable, Post, Report, epoch, json_file, url_part
+from .common import ExportUnreadable, Post, Report, epoch, json_records, url_part
 
 # [** bold], [/ italic], [- strike], [link], [text https://…], [https://… text]: the text
 _BRACKET = re.compile(r"\[(?:[*/\-!\"#%{}<>_~]+\s+)?([^\[\]]*)\]")
@@ -16,15 +16,13 @@ _TAG = re.compile(r"(?<!\S)#([^\s#\[\]]+)")
 
 def read(source: Path, report: Report) -> Iterator[Post]:
     """Posts of a project export: brackets become their text, indentation a bullet."""
-    data = json_file(source)
-    project = data.get("name") if isinstance(data, dict) else None
-    pages = data.get("pages") if isinstance(data, dict) else None
-    if not isinstance(pages, list):
-        raise ExportUnreadable(f"{source} is not a Scrapbox export (no \"pages\" list)")
-    for n, page in enumerate(pages):
-        if not isinstance(page, dict) or not isinstance(page.get("title"), str):
+    top: dict = {}
+    n = -1
+    for n, page in enumerate(json_records(source, "pages", top)):
+        if not isinstance(page.get("title"), str):
             report.warnings.append(f"page {n}: skipped: no title")
             continue
+        project = top.get("name")
         lines = [line.get("text", "") if isinstance(line, dict) else str(line)
                  for line in page.get("lines") or []]
         if lines and lines[0] == page["title"]:
@@ -35,6 +33,8 @@ def read(source: Path, report: Report) -> Iterator[Post]:
         yield Post(key=str(page.get("id") or page["title"]), title=page["title"],
                    body="\n".join(_line(line) for line in lines),
                    date=epoch(page.get("created")), tags=tags, url=url)
+    if n < 0:
+        raise ExportUnreadable(f"{source} is not a Scrapbox export (no \"pages\" list)")
 
 
 def _line(line: str) -> str:

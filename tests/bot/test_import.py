@@ -120,7 +120,7 @@ def test_a_link_in_the_folder_to_outside_is_not_followed(tmp_path):
 @pytest.mark.parametrize("content, says", [
     ("{not json", "is not valid JSON"),
     ('{"name": "x"}', "is not a Scrapbox export"),
-    ("[" * 100_000, "is not valid JSON"),
+    ("[" * 100_000, "is nested more than 64 levels deep"),
 ])
 def test_an_unreadable_export_is_one_line_exit_2_and_nothing_written(run_cli, tmp_path, content,
                                                                      says):
@@ -132,10 +132,10 @@ def test_an_unreadable_export_is_one_line_exit_2_and_nothing_written(run_cli, tm
     assert list((tmp_path / "corpus").iterdir()) == []
 
 
-def test_a_format_not_read_yet_or_unknown_is_one_line_exit_2(run_cli, tmp_path):
+def test_an_unknown_format_or_a_missing_export_is_one_line_exit_2(run_cli, tmp_path):
     (tmp_path / "corpus").mkdir()
     result = run_cli(["import", "esa", tmp_path / "export.zip", "--corpus", tmp_path / "corpus"])
-    assert result.rc == 2 and "not supported yet" in result.err
+    assert result.rc == 2 and result.err == f"notebot: {tmp_path / 'export.zip'} not found\n"
     result = run_cli(["import", "evernote", "x", "--corpus", tmp_path / "corpus"])
     assert result.rc == 2 and "invalid choice" in result.err
     assert list((tmp_path / "corpus").iterdir()) == []
@@ -149,3 +149,16 @@ def test_a_tampered_record_cannot_make_it_delete_outside(tmp_path, scrapbox_expo
                                                      "gone": "../../victim.md"}))
     importers.run("scrapbox", scrapbox_export, into, prune=True)
     assert victim.read_text(encoding="utf-8") == "大事なファイル"
+
+
+def test_a_scrapbox_export_cut_short_stops_and_prunes_nothing(run_cli, tmp_path, scrapbox_export):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    assert run_cli(["import", "scrapbox", scrapbox_export, "--corpus", corpus]).rc == 0
+    before = sorted(p.name for p in (corpus / "scrapbox").rglob("*.md"))
+    data = scrapbox_export.read_text(encoding="utf-8")
+    scrapbox_export.write_text(data[:data.index('"p2"')], encoding="utf-8")  # read as a stream
+    result = run_cli(["import", "scrapbox", scrapbox_export, "--prune", "--corpus", corpus])
+    assert result.rc == 2 and "is not valid JSON" in result.err
+    assert result.err.count("\n") == 1
+    assert sorted(p.name for p in (corpus / "scrapbox").rglob("*.md")) == before
