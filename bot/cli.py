@@ -11,9 +11,11 @@ from index import store
 from index.analyzer import printable
 from index.live import LiveSearcher
 from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
+from index.votes import Ballots
 
 from . import config, importers
 from .console import render_answer
+from .feedback import IMPORT_USER
 
 
 class UsageError(Exception):
@@ -22,8 +24,7 @@ class UsageError(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(f"{message} (see 'notebot {self.prog.split()[-1]} --help')"
-                         if " " in self.prog else f"{message} (see 'notebot --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _positive(value: str) -> int:
@@ -64,9 +65,14 @@ def make_parser() -> Parser:
                    "unquoted); omit to read standard input, one question per line")
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per question")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
+    votes_db(p, "votes to learn from")
+    collection_flag(p)
     p = common(sub.add_parser("console", help="interactive local mode"))
     p.add_argument("-k", type=_positive, default=3, metavar="N", help="results per page")
+    votes_db(p, "votes to learn from")
+    collection_flag(p)
     p = common(sub.add_parser("eval", help="score the answers to a file of questions"))
+    collection_flag(p)
     p.add_argument("file", help="question<TAB>expected note path or title, one per line, "
                    "in UTF-8; a line starting with # is a comment")
     p = common(sub.add_parser("doctor", help="check notes, index and Slack tokens; say what to fix"))
@@ -74,6 +80,8 @@ def make_parser() -> Parser:
                    "container HEALTHCHECK)")
     p.add_argument("--http", action="store_true", help="check the settings of HTTP mode "
                    "instead of Socket Mode")
+    p.add_argument("--access", action="store_true", help="check the access settings only, "
+                   "and show who sees which collections (NOTEBOT_ACCESS)")
     p = common(sub.add_parser("slack", help="run the Slack bot (Socket Mode unless --http)"))
     p.add_argument("--http", action="store_true", help="HTTP mode: serve Slack's requests at "
                    "/slack/events (needs SLACK_SIGNING_SECRET)")
@@ -90,13 +98,44 @@ def make_parser() -> Parser:
     p.add_argument("--prune", action="store_true", help="remove the notes of posts gone from "
                    "the export")
     p.add_argument("--no-build", action="store_true", help="do not update the index after")
-    p = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack")
-    p.add_argument("action", choices=["export"], help="export: 'question<TAB>note path' lines "
-                   "from 👍 votes, for 'notebot eval' (a question starting with # gets a space "
-                   "before it)")
-    p.add_argument("--db", metavar="FILE", help="votes database (default: in the user data "
-                   "directory, or NOTEBOT_FEEDBACK_DB)")
+    feedback = sub.add_parser("feedback", help="the 👍/👎 votes given in Slack, which "
+                              "answers learn from").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    p = votes_db(feedback.add_parser("export", help="'question<TAB>note path' lines from 👍 "
+                                     "votes, for 'notebot eval' (a question starting with # "
+                                     "gets a space before it)"))
+    p.add_argument("--down", action="store_true", help="then the 👎 votes, as "
+                   "'question<TAB>note path<TAB>down' lines (for 'feedback import'; 'eval' "
+                   "does not read them)")
+    p = votes_db(feedback.add_parser("import", help="store 'question<TAB>note path' lines as "
+                                     "👍 votes ('<TAB>down' after the path: 👎)"))
+    p.add_argument("file", help="the lines, in UTF-8 ('-': standard input)")
+    p.add_argument("--user", default=IMPORT_USER, help=f"who the votes are from (default "
+                   f"'{IMPORT_USER}')")
+    p.add_argument("--corpus", metavar="DIR", help="notes directory (default: ./corpus, "
+                   "or NOTEBOT_CORPUS)")
+    p.add_argument("--index", metavar="DIR", help="index directory (default: in the user "
+                   "cache, or NOTEBOT_INDEX)")
+    p = votes_db(feedback.add_parser("stats", help="the most voted notes and the latest 👎"))
+    p.add_argument("-n", type=_positive, default=10, metavar="N", help="how many of each")
+    p = votes_db(feedback.add_parser("forget", help="remove a user's votes, or a note's"))
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--user", help="the Slack user id (U…) whose votes go")
+    which.add_argument("--note", metavar="PATH", help="the note whose votes go")
     return parser
+
+
+def votes_db(p, what: str = "votes database"):
+    p.add_argument("--db", metavar="FILE", help=f"{what} (default: in the user data directory, "
+                   "or NOTEBOT_FEEDBACK_DB)")
+    return p
+
+
+def collection_flag(p):
+    p.add_argument("--collection", action="append", metavar="NAME", help="answer only from "
+                   "this collection, a top-level folder of the notes ('(root)': the notes "
+                   "outside any folder); may be repeated (default: every note)")
+    return p
 
 
 def _version() -> str:
@@ -170,6 +209,37 @@ def _searcher(paths, live: bool = False) -> Searcher | LiveSearcher:
     return Searcher(data, synonyms_file=synonyms)
 
 
+class _Restricted:
+    """A searcher that ranks only the notes of ``collections`` (``--collection``); all else
+    is the wrapped searcher's."""
+
+    def __init__(self, searcher, collections: frozenset[str]):
+        self._searcher, self._collections = searcher, collections
+
+    def search(self, question: str, k: int = 3, offset: int = 0, excerpts: int | None = None):
+        return self._searcher.search(question, k=k, offset=offset, excerpts=excerpts,
+                                     collections=self._collections)
+
+    def __getattr__(self, name):
+        return getattr(self._searcher, name)
+
+
+def _restricted(searcher, names: list[str] | None):
+    """``searcher`` restricted to the collections ``names`` (none: as it is)."""
+    if not names:
+        return searcher
+    from .access import ROOT, shown
+
+    known = searcher.collections() if isinstance(searcher, LiveSearcher) \
+        else searcher.data.collections
+    wanted = frozenset("" if name == ROOT else name for name in names)
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise UsageError(f"--collection {', '.join(map(shown, unknown))}: no such collection; "
+                         f"the notes have: {', '.join(sorted(map(shown, known)))}")
+    return _Restricted(searcher, wanted)
+
+
 def _questions(args):
     if args.question:
         question = " ".join(args.question)
@@ -190,6 +260,8 @@ def cmd_ask(args, paths) -> int:
         questions = list(questions)  # a usage error must come before any index work
     min_confidence = config.min_confidence(args.min_confidence)
     searcher = _searcher(paths)
+    searcher.votes = _ballots(args.db)
+    searcher = _restricted(searcher, args.collection)
     for n, question in enumerate(questions):
         hits = searcher.search(question, k=args.k)
         if args.json:
@@ -211,7 +283,9 @@ def cmd_console(args, paths) -> int:
     from . import console
 
     min_confidence = config.min_confidence(args.min_confidence)
-    return console.run(_searcher(paths, live=True), k=args.k,
+    searcher = _searcher(paths, live=True)
+    searcher.votes = _ballots(args.db)
+    return console.run(_restricted(searcher, args.collection), k=args.k,
                        history=paths.index / "console-history", min_confidence=min_confidence)
 
 
@@ -231,7 +305,7 @@ def cmd_eval(args, paths) -> int:
         _say(f"{args.file}: {problem}")
     if not cases:
         raise UsageError(f"{args.file} holds no 'question<TAB>expected' lines")
-    searcher = _searcher(paths)
+    searcher = _restricted(_searcher(paths), args.collection)
     for case in evaluation.unknown(searcher, cases):
         _say(f"{args.file}: line {case.line}: no note has the path or title "
              f"'{case.expected}'; it counts as a miss")
@@ -252,6 +326,8 @@ def cmd_eval(args, paths) -> int:
 def cmd_doctor(args, paths) -> int:
     from . import doctor
 
+    if args.access:
+        return doctor.access_table(paths, sys.stdout)
     return doctor.report(doctor.run(paths, slack=not args.offline, http=args.http,
                                     min_confidence=args.min_confidence), sys.stdout)
 
@@ -266,18 +342,88 @@ def cmd_slack(args, paths) -> int:
                          min_confidence=config.min_confidence(args.min_confidence))
 
 
+def _ballots(db: str | None) -> Ballots | None:
+    """The votes in the votes database, for answers to learn from (None: there are none)."""
+    from .feedback import Votes, VotesUnusable
+
+    try:
+        rows = Votes(config.feedback_db(db)).rows()
+    except VotesUnusable as err:
+        _say(f"warning: answering without the votes: {err}")
+        return None
+    return Ballots(tuple(rows)) if rows else None
+
+
 def cmd_feedback(args, paths) -> int:
-    from .feedback import Votes, VotesUnusable, export_lines
+    from .feedback import Votes, VotesUnusable
 
     db = config.feedback_db(args.db)
+    action = {"export": _feedback_export, "import": _feedback_import,
+              "stats": _feedback_stats, "forget": _feedback_forget}[args.action]
     try:
-        lines = export_lines(Votes(db).helpful())
+        return action(args, paths, Votes(db))
     except VotesUnusable as err:
         _say(str(err))
         return 1
-    for line in lines:
+
+
+def _feedback_export(args, paths, votes) -> int:
+    from .feedback import export_lines
+
+    lines = export_lines(votes.helpful())
+    downs = export_lines(votes.unhelpful(), down=True) if args.down else []
+    for line in lines + downs:
         print(line)
-    _say(f"{len(lines)} question-note pairs from 👍 votes in {db}")
+    _say(f"{len(lines)} question-note pairs from 👍 votes"
+         f"{f' and {len(downs)} from 👎 votes' if args.down else ''} in {votes.path}")
+    return 0
+
+
+def _feedback_import(args, paths, votes) -> int:
+    from .feedback import import_lines
+
+    try:
+        if args.file == "-":
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        else:
+            with open(args.file, encoding="utf-8-sig") as f:
+                text = f.read()
+    except OSError as err:
+        raise UsageError(f"cannot read {args.file}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.file} is not UTF-8: save it as UTF-8") from None
+    read, problems = import_lines(text)
+    for problem in problems:
+        _say(f"{args.file}: {problem}")
+    if not read:
+        raise UsageError(f"{args.file} holds no 'question<TAB>note path' lines")
+    with _Progress() as progress:
+        data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
+    hashes = dict(zip(data.manifest.notes.path, data.manifest.notes.hash))
+    gone = sorted({path for _, path, _ in read if path not in hashes})
+    for path in gone:
+        _say(f"warning: no note has the path '{printable(path)}': its votes are kept, and "
+             "count once a note has it")
+    votes.record_many([(args.user, q, path, vote, hashes.get(path)) for q, path, vote in read])
+    ups = sum(vote > 0 for _, _, vote in read)
+    print(f"{ups} 👍 and {len(read) - ups} 👎 votes from {args.user} stored in {votes.path}")
+    return 0
+
+
+def _feedback_stats(args, paths, votes) -> int:
+    notes, downs = votes.stats(args.n)
+    print("most voted notes (👍 👎 users):")
+    for path, up, down, users in notes:
+        print(printable(f"  {up:4d} {down:4d} {users:4d}  {path}"))
+    print("latest 👎:")
+    for at, user, question, path in downs:
+        print(printable(f"  {at}  {user}  {question}  →  {path}"))
+    return 0
+
+
+def _feedback_forget(args, paths, votes) -> int:
+    removed = votes.forget(user=args.user, path=args.note)
+    print(f"{removed} votes removed from {votes.path}")
     return 0
 
 

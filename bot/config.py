@@ -162,3 +162,16 @@ def synonyms_file() -> Path | None:
         raise ConfigError(f"NOTEBOT_SYNONYMS {path}: not UTF-8 (byte {err.start}); save it as "
                           "UTF-8, or unset it to use the shipped synonyms") from None
     return Path(path)
+
+
+def access_file() -> Path | None:
+    """The access settings file (who sees which collections): NOTEBOT_ACCESS, else None (every
+    note answers everywhere). A path that names no file is an error, not "no settings": the
+    notes it would keep private must not be answered for all."""
+    path = os.environ.get("NOTEBOT_ACCESS", "").strip()
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise ConfigError(f"NOTEBOT_ACCESS names '{path}', which is not a file; fix the path, "
+                          "or unset it to let every note answer everywhere")
+    return Path(path)

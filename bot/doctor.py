@@ -1,4 +1,5 @@
-"""``notebot doctor``: checks the notes, the index and the Slack settings, and says what to fix.
+"""``notebot doctor``: checks the notes, the index, the access settings and the Slack settings,
+and says what to fix; ``notebot doctor --access`` shows who sees which collections.
 
 Each finding is one line: ``ok``, ``warn`` (works, but have a look), ``FAIL`` (does not work, with
 the fix on the next line) or ``skip``. Exit status 1 when anything failed, else 0.
@@ -12,7 +13,7 @@ from pathlib import Path
 import index
 from index import IndexUnusable, Scan, printable
 
-from . import config
+from . import access, config
 
 # Slack answers within seconds; a health check must not hang on a dead network.
 SLACK_TIMEOUT_SECONDS = 15
@@ -25,7 +26,7 @@ class Finding:
     """One result of a check."""
 
     status: str  # "ok", "warn", "FAIL" or "skip"
-    topic: str  # "corpus", "index", "answers" or "slack"
+    topic: str  # "corpus", "index", "answers", "access" or "slack"
     message: str
     fix: str = ""
 
@@ -151,12 +152,63 @@ def check_answers(min_confidence: str | None) -> list[Finding]:
                     "first note is less confident is told no note answers it confidently")]
 
 
+_ACCESS_FIX = ("edit the file: the Slack bot does not start with it, and a running one keeps "
+               "its last good settings")
+
+
+def check_access(index_dir: Path) -> tuple[list[Finding], access.Settings | None,
+                                           frozenset[str] | None]:
+    """Is the access settings file (NOTEBOT_ACCESS) usable, and does it name collections the
+    index has? Also the settings and the index's collections, when they can be read."""
+    try:
+        path = config.access_file()
+    except config.ConfigError as err:
+        return [Finding("FAIL", "access", "access settings not usable", str(err))], None, None
+    if path is None:
+        return [Finding("ok", "access", "no NOTEBOT_ACCESS: every note answers everywhere")], \
+            None, None
+    try:
+        settings = access.read(path)
+    except access.AccessError as err:
+        return [Finding("FAIL", "access", f"{path}: {problem}", _ACCESS_FIX if not n else "")
+                for n, problem in enumerate(err.problems)], None, None
+    found = [Finding("ok", "access", f"{path}: {len(settings.private)} private collections, "
+                     f"{len(settings.channels)} channels restricted")]
+    try:
+        data = index.load(index_dir)
+    except IndexUnusable:
+        return found + [Finding("skip", "access", "collections not checked: no usable index")], \
+            settings, None
+    known = data.collections
+    data.close()
+    for status, message in access.check(settings, known):
+        found.append(Finding(status, "access", message))
+    return found, settings, known
+
+
+def access_table(paths: config.Paths, out) -> int:
+    """``doctor --access``: the access settings' findings, then who sees which collections
+    for the channels and users the file names (and any other). Exit status as ``report``."""
+    found, settings, known = check_access(paths.index)
+    status = report(found, out)
+    if settings is None or known is None:
+        return status
+    rows = [("channel", "user", "answers posted there", "answers only they see (DM, /notes)"),
+            *access.table(settings, known)]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(file=out)
+    for row in rows:
+        print(printable("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3]),
+              file=out)
+    return status
+
+
 def run(paths: config.Paths, slack: bool = True, http: bool = False,
         min_confidence: str | None = None) -> list[Finding]:
-    """Every check, in the order data flows: notes, index, answers, Slack."""
+    """Every check, in the order data flows: notes, index, answers, access, Slack."""
     scan = index.scan(paths.corpus)
     found = (check_corpus(paths.corpus, scan) + check_index(paths.index, scan)
-             + check_answers(min_confidence))
+             + check_answers(min_confidence) + check_access(paths.index)[0])
     if slack:
         return found + check_slack(http)
     return found + [Finding("skip", "slack", "not checked (--offline)")]

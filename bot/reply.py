@@ -47,6 +47,8 @@ TEXTS = {
         "shared": "<@{user}> さんが共有しました",
         "thanks": "評価ありがとうございます。今後の検索の改善に使います。",
         "vote_failed": "ごめんなさい、評価を保存できませんでした。管理者に伝えてください。",
+        "share_refused": "この答えにはあなただけが見られる非公開のノートがあるため、"
+                         "チャンネルに共有できません。",
         "usage": "質問を書いてください。例: `@notebot GILって何？` または `/notes GILって何？`",
         "refused": "ごめんなさい、インデックスの再構築は管理者だけができます。"
                    "必要なら管理者に頼んでください。",
@@ -68,6 +70,8 @@ TEXTS = {
         "shared": "Shared by <@{user}>",
         "thanks": "Thanks for the feedback: it helps improve the answers.",
         "vote_failed": "Sorry, your vote could not be saved; please tell the bot's admins.",
+        "share_refused": "This answer holds private notes that only you may see, so it "
+                         "cannot be shared here.",
         "usage": "Ask a question, e.g. `@notebot what is the GIL?` or `/notes what is the GIL?`",
         "refused": "Sorry, only the bot's admins can rebuild the index; ask one of them.",
         "rebuilt": "Index rebuilt: {summary}",

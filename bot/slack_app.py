@@ -43,7 +43,7 @@ from index import store
 from index.live import LiveSearcher
 from index.search import DEFAULT_MIN_CONFIDENCE, answered
 
-from . import config, reply, save_thread
+from . import access, config, reply, save_thread
 from .feedback import Votes, VotesUnusable
 
 log = logging.getLogger("notebot.slack")
@@ -110,17 +110,44 @@ class Bot:
     seen: Recent = field(default_factory=Recent)      # (channel, ts) of messages answered
     threads: Recent = field(default_factory=Recent)   # (channel, thread_ts) -> first question
     saving: save_thread.Saving | None = None  # "Save as note": where, and who may
+    # Who sees which collections (None: every note answers everywhere; see access.py), the
+    # members of the user groups it names, and the bot's DM channels -> the user of each.
+    access: access.AccessFile | None = None
+    groups: access.Groups | None = None
+    ims: Recent = field(default_factory=Recent)
+
+    def scope(self, channel: str | None, user: str | None,
+              surface: str) -> frozenset[str] | None:
+        """The collections an answer to ``user`` in ``channel``, shown on ``surface``, may
+        come from (see access.Settings.allowed); None: every note (no access settings)."""
+        if self.access is None:
+            return None
+        settings, known = self.access.settings(), self.searcher.collections()
+        if self.groups is None:
+            return settings.allowed(channel, user, surface, known)
+        return settings.allowed(channel, user, surface, known, self.groups.members)
+
+    def posted_on(self, channel: str | None, user: str | None, thread_ts=None) -> str:
+        """The surface of a message posted in ``channel`` for ``user``: their DM with the
+        bot (a DM channel the bot has seen them write in), else a thread or the channel."""
+        if channel and user and self.ims.get(channel) == user:
+            return "dm"
+        return "thread" if thread_ts else "channel"
 
     def answer(self, question: str, offset: int = 0, share: bool = False, full: bool = False,
-               context: str | None = None):
+               context: str | None = None, collections: frozenset[str] | None = None):
         """(text, blocks) answering ``question`` from result ``offset``, and the result count.
         When no note answers it confidently, the reply says so and lists the closest notes by
         title, with a button to see them in full; ``full`` shows them in full at once.
-        ``context``: the question a thread started with, searched along with this one."""
+        ``context``: the question a thread started with, searched along with this one.
+        ``collections``: the only ones answers may come from (see scope; None: all)."""
         search = f"{question} {context}" if context and context != question else question
         try:
             # (one more than shown, to know whether there are more: it needs no excerpt)
-            hits = self.searcher.search(search, k=self.k + 1, offset=offset, excerpts=self.k)
+            ballots = self.votes.ballots()  # (answers learn from the votes: index/votes.py)
+            hits = self.searcher.search(search, k=self.k + 1, offset=offset, excerpts=self.k,
+                                        collections=collections, votes=ballots)
+            self.votes.keep_hashes(ballots)
         except store.IndexUnusable as err:  # a stored note found damaged
             log.error("cannot answer: %s", err)
             return (*reply.notice("damaged", question, error=err), 0)
@@ -132,6 +159,17 @@ class Bot:
                                         more=len(hits) > self.k, share=share, weak=weak,
                                         context=context)
         return text, blocks, len(hits[:self.k])
+
+    def shows_beyond(self, question: str, offset: int, context: str | None,
+                     seen: frozenset[str] | None, posted: frozenset[str] | None) -> bool:
+        """Whether the page of answers from ``offset`` that ``seen`` allows holds a note of a
+        collection outside ``posted``: sharing it would then share other notes than it showed."""
+        if posted is None or seen == posted:
+            return False
+        search = f"{question} {context}" if context and context != question else question
+        hits = self.searcher.search(search, k=self.k, offset=offset, excerpts=0,
+                                    collections=seen, votes=self.votes.ballots())
+        return any(access.collection_of(h.path) not in posted for h in hits)
 
     def reindex(self, user: str | None) -> str:
         """Rebuild for an admin; a polite refusal for anyone else."""
@@ -161,6 +199,10 @@ def create_app(settings: config.Slack, bot: Bot, http: bool = False) -> App:
 def register(app: App, bot: Bot):
     """Attach the listeners to ``app``."""
     refused_teams = Recent(100)
+    if bot.groups is None:  # (the members of the user groups the access settings name)
+        bot.groups = access.Groups(
+            lambda group: app.client.usergroups_users_list(usergroup=group)["users"],
+            say=log.warning)
 
     def attach(context, next):
         ours = (context.authorize_result or {}).get("team_id")
@@ -238,6 +280,8 @@ def on_message(event, context, client):
         return  # a channel message not addressed to the bot
     if not bot.seen.first((channel, event["ts"])):
         return
+    if event.get("channel_type") == "im" and event.get("user"):
+        bot.ims.setdefault(channel, event["user"])  # (a DM channel is one user's, for good)
     question = reply.question_text(event.get("text", ""))
     _ask(bot, client, context, event, question, thread_ts, thread_question=first)
 
@@ -246,8 +290,9 @@ def on_home(event, context, client):
     """The Home tab: index status and how to ask."""
     if event.get("tab", "home") != "home":
         return
-    _call(client.views_publish, user_id=event["user"],
-          view=reply.home(context["bot"].searcher.status()))
+    bot: Bot = context["bot"]
+    seen = bot.scope(None, event["user"], "home")  # (a Home tab is its user's alone)
+    _call(client.views_publish, user_id=event["user"], view=reply.home(bot.searcher.status(seen)))
 
 
 def on_notes(ack, command, context):
@@ -260,7 +305,8 @@ def on_notes(ack, command, context):
     elif question.lower() == "reindex":
         message = {"text": bot.reindex(command.get("user_id"))}
     else:
-        text, blocks, n = bot.answer(question, share=True)
+        seen = bot.scope(command.get("channel_id"), command.get("user_id"), "ephemeral")
+        text, blocks, n = bot.answer(question, share=True, collections=seen)
         message = {"text": text, "blocks": blocks}
         _log_question(context, _CHANNEL_TYPES.get(command.get("channel_id", "")[:1], "other"),
                       "slash_command", n)
@@ -275,24 +321,37 @@ def on_more(ack, body, action, context, client):
         return
     bot: Bot = context["bot"]
     ephemeral = body.get("container", {}).get("is_ephemeral", False)
+    channel, user = body["channel"]["id"], body["user"]["id"]
+    thread_ts = body.get("message", {}).get("thread_ts")
+    seen = bot.scope(channel, user, "ephemeral" if ephemeral
+                     else bot.posted_on(channel, user, thread_ts))
     text, blocks, _ = bot.answer(value["q"], offset=value["o"], share=ephemeral,
-                                 context=value.get("c"))
+                                 context=value.get("c"), collections=seen)
     if ephemeral:
         _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
                  text=text, blocks=blocks)
     else:
-        _post(client, channel=body["channel"]["id"],
-              thread_ts=body.get("message", {}).get("thread_ts"), text=text, blocks=blocks)
+        _post(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
 
 
 def on_share(ack, body, action, context):
-    """"Share in channel": post the private answer for everyone, then remove the private one."""
+    """"Share in channel": post the private answer for everyone, then remove the private one.
+    An answer that holds notes the channel may not see is not shared: the sharer is told why."""
     ack()
     value = _value(action, "o")
     if value is None:
         return
-    text, blocks, _ = context["bot"].answer(value["q"], offset=value["o"],
-                                            context=value.get("c"))
+    bot: Bot = context["bot"]
+    channel, user = (body.get("channel") or {}).get("id"), body["user"]["id"]
+    posted = bot.scope(channel, user, bot.posted_on(channel, user))
+    if bot.shows_beyond(value["q"], value["o"], value.get("c"),
+                        bot.scope(channel, user, "ephemeral"), posted):
+        log.info(json.dumps({"event": "share_refused", "user": user}))
+        _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
+                 text=reply.say("share_refused", value["q"]))
+        return
+    text, blocks, _ = bot.answer(value["q"], offset=value["o"], context=value.get("c"),
+                                 collections=posted)
     text, blocks = reply.shared(body["user"]["id"], text, blocks, value["q"])
     if _respond(body.get("response_url"), response_type="in_channel", replace_original=False,
                 text=text, blocks=blocks):
@@ -307,8 +366,10 @@ def on_show(ack, body, action, context):
     if value is None:
         return
     ephemeral = body.get("container", {}).get("is_ephemeral", False)
-    text, blocks, _ = context["bot"].answer(value["q"], share=ephemeral, full=True,
-                                            context=value.get("c"))
+    bot: Bot = context["bot"]
+    seen = bot.scope((body.get("channel") or {}).get("id"), body["user"]["id"], "ephemeral")
+    text, blocks, _ = bot.answer(value["q"], share=ephemeral, full=True, context=value.get("c"),
+                                 collections=seen)
     _respond(body.get("response_url"), response_type="ephemeral", replace_original=ephemeral,
              text=text, blocks=blocks)
 
@@ -319,8 +380,14 @@ def on_vote(ack, body, action, context):
     value = _value(action, "p")
     if value is None:
         return
-    if not context["bot"].searcher.has(value["p"]):
-        log.warning("ignoring a vote on a note that is not in the index")
+    bot: Bot = context["bot"]
+    channel, user = (body.get("channel") or {}).get("id"), body["user"]["id"]
+    ephemeral = body.get("container", {}).get("is_ephemeral", False)
+    seen = bot.scope(channel, user, "ephemeral" if ephemeral else bot.posted_on(
+        channel, user, body.get("message", {}).get("thread_ts")))
+    if not bot.searcher.has(value["p"]) or (
+            seen is not None and access.collection_of(value["p"]) not in seen):
+        log.warning("ignoring a vote on a note that is not in the index or not shown there")
         return
     vote = 1 if action["action_id"] == "vote_up" else -1
     try:
@@ -346,7 +413,10 @@ def _ask(bot: Bot, client, context, event, question: str, thread_ts,
     elif question.lower() == "reindex":
         _post(client, channel=channel, thread_ts=thread_ts, text=bot.reindex(event.get("user")))
     else:
-        text, blocks, n = bot.answer(question, context=thread_question)
+        # (in a DM with the bot, threads too, the asker alone sees the answer)
+        surface = "dm" if event.get("channel_type") == "im" else "thread"
+        seen = bot.scope(channel, event.get("user"), surface)
+        text, blocks, n = bot.answer(question, context=thread_question, collections=seen)
         _post(client, channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
         channel_type = event.get("channel_type") or _CHANNEL_TYPES.get(channel[:1], "other")
         _log_question(context, channel_type, event.get("type", "message"), n)
@@ -443,11 +513,20 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
         log.info("%s", report.summary())
         return report.summary()
 
+    access_file = config.access_file()
+    try:
+        rules = access.AccessFile(access_file, say=log.warning) if access_file else None
+    except access.AccessError as err:
+        raise config.ConfigError(f"NOTEBOT_ACCESS: {err}; 'notebot doctor' lists what to "
+                                 "fix") from None
     data = store.load_fresh(paths.corpus, paths.index, say=log.info)
     bot = Bot(LiveSearcher(paths.index, data, say=log.info,
                            synonyms_file=config.synonyms_file()), Votes(settings.feedback_db),
               settings.admins, rebuild, min_confidence=min_confidence,
-              saving=save_thread.Saving(paths.corpus, settings.editors))
+              saving=save_thread.Saving(paths.corpus, settings.editors), access=rules)
+    if rules is not None:
+        log.info("access settings from %s: %d private collections, %d restricted channels",
+                 access_file, len(rules.settings().private), len(rules.settings().channels))
     try:
         app = create_app(settings, bot, http=http)
     except BoltError as err:

@@ -42,6 +42,15 @@ from .scoring import Params, ScoreCache, accumulate
 from .segment import Segment
 
 NAME = re.compile(r"gen-(\d{6,})")
+# How many sets of collections Generation.outside keeps the note numbers of.
+MAX_KEPT_SCOPES = 64
+
+
+def collection_of(path: str) -> str:
+    """The collection of the note at ``path``: its top-level folder (``hr/policy.md`` is in
+    ``hr``); a note at the corpus root is in the collection ``""``."""
+    folder, sep, _ = path.partition("/")
+    return folder if sep else ""
 
 
 @dataclass
@@ -79,9 +88,11 @@ class Generation:
     def score(self, term_ids, weights, k: int | None = None,
               without: np.ndarray | None = None) -> np.ndarray:
         """Per note number: the sum of ``weights[i] * score(note, term_ids[i])``, zero for the
-        note numbers ``without``; with ``k``, exact only for the notes that can be among the k
-        best (see scoring.accumulate)."""
-        deleted = self.deleted if without is None else np.union1d(self.deleted, without)
+        note numbers ``without`` (in any order, repeats allowed); with ``k``, exact only for
+        the notes that can be among the k best (see scoring.accumulate)."""
+        # (only ever used to zero scores: joined, not sorted, since outside() can be most notes)
+        deleted = self.deleted if without is None else np.concatenate(
+            (self.deleted, np.asarray(without, dtype=np.int64)))
         return accumulate([s.postings for s in self.segments], term_ids, weights, self.norm,
                           self.idf, self.params, deleted, k, self._scores)
 
@@ -132,6 +143,43 @@ class Generation:
     @cached_property
     def _numbers(self) -> dict[str, int]:
         return dict(zip(self.manifest.notes.path, self.manifest.notes.doc))
+
+    # ------------------------------------------------------------ collections
+
+    @property
+    def collections(self) -> frozenset[str]:
+        """The collections that hold notes (see collection_of)."""
+        return frozenset(self._collection_notes)
+
+    def count(self, collections: frozenset[str]) -> int:
+        """How many notes the collections ``collections`` hold."""
+        return sum(len(self._collection_notes.get(name, ())) for name in collections)
+
+    def outside(self, collections: frozenset[str]) -> np.ndarray:
+        """The note numbers not in the collections ``collections``, ascending: what
+        ``score(without=...)`` leaves out to rank only the notes of those collections. Kept per
+        set of collections: a bot asks with the same few sets again and again."""
+        found = self._outside.get(collections)
+        if found is None:
+            keep = np.zeros(len(self.norm), dtype=bool)
+            for name in collections:
+                keep[self._collection_notes.get(name, np.zeros(0, np.int64))] = True
+            found = np.flatnonzero(~keep)
+            if len(self._outside) >= MAX_KEPT_SCOPES:
+                self._outside.clear()
+            self._outside[collections] = found
+        return found
+
+    @cached_property
+    def _collection_notes(self) -> dict[str, np.ndarray]:
+        numbers: dict[str, list[int]] = {}
+        for path, number in zip(self.manifest.notes.path, self.manifest.notes.doc):
+            numbers.setdefault(collection_of(path), []).append(number)
+        return {name: np.asarray(n, dtype=np.int64) for name, n in numbers.items()}
+
+    @cached_property
+    def _outside(self) -> dict[frozenset[str], np.ndarray]:
+        return {}
 
     def analyzer(self) -> Analyzer:
         """The analyzer this generation was made with; IndexUnusable if this installation

@@ -14,6 +14,7 @@ from .search import Hit, Searcher
 from .errors import IndexUnusable
 from .generation import Generation, current, load
 from .synonyms import SHIPPED as SHIPPED_SYNONYMS
+from .votes import Ballots
 
 
 class LiveSearcher:
@@ -35,14 +36,26 @@ class LiveSearcher:
         self._searcher = Searcher(data if data is not None else load(self.index_dir),
                                   synonyms_file=synonyms_file)
         self._refused: Path | None = None
+        self.votes: Ballots | None = None  # learnt from when a search is given none
 
     def search(self, question: str, k: int = 3, offset: int = 0,
-               excerpts: int | None = None) -> list[Hit]:
-        """The ``k`` best notes for ``question`` after ``offset``, from the newest generation
-        (see Searcher.search)."""
+               excerpts: int | None = None,
+               collections: frozenset[str] | None = None,
+               votes: Ballots | None = None) -> list[Hit]:
+        """The ``k`` best notes for ``question`` after ``offset``, from the newest generation,
+        among the notes of ``collections`` (None: all), learning from ``votes`` (see
+        Searcher.search)."""
         with self._lock:
             self._follow()
-            return self._searcher.search(question, k=k, offset=offset, excerpts=excerpts)
+            return self._searcher.search(question, k=k, offset=offset, excerpts=excerpts,
+                                         collections=collections,
+                                         votes=self.votes if votes is None else votes)
+
+    def collections(self) -> frozenset[str]:
+        """The collections of the newest generation (see generation.collection_of)."""
+        with self._lock:
+            self._follow()
+            return self._searcher.data.collections
 
     def doc_by_path(self, path: str) -> dict | None:
         """The stored record of the note at ``path`` in the newest generation, or None."""
@@ -56,12 +69,14 @@ class LiveSearcher:
             self._follow()
             return self._searcher.data.has(path)
 
-    def status(self) -> dict:
-        """The generation in use: ``notes`` (count), ``built_at`` (ISO time), ``generation``."""
+    def status(self, collections: frozenset[str] | None = None) -> dict:
+        """The generation in use: ``notes`` (count; of ``collections`` only, if given),
+        ``built_at`` (ISO time), ``generation``."""
         with self._lock:
             self._follow()
             data = self._searcher.data
-            return {"notes": data.n_notes, "built_at": data.manifest.built_at,
+            notes = data.n_notes if collections is None else data.count(collections)
+            return {"notes": notes, "built_at": data.manifest.built_at,
                     "generation": data.path.name}
 
     def close(self):

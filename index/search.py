@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import excerpt as excerpt_mod
+from . import excerpt as excerpt_mod, votes as votes_mod
 from .analyzer import Analyzer, is_bigram, normalize
 from .scoring import idf as idf_of, top_k
 from .generation import Generation
@@ -85,12 +85,16 @@ class Hit:
     url: str | None
     date: str | None
     tags: tuple[str, ...]
+    votes: int = 0  # the 👍/👎 votes that moved this note for this question
 
     def to_json(self) -> dict:
-        """The contract's JSON shape for one result."""
-        return {"path": self.path, "title": self.title, "score": round(self.score, 4),
-                "confidence": round(self.confidence, 4), "excerpt": self.excerpt,
-                "url": self.url, "date": self.date}
+        """The contract's JSON shape for one result (``votes`` only when some moved it)."""
+        out = {"path": self.path, "title": self.title, "score": round(self.score, 4),
+               "confidence": round(self.confidence, 4), "excerpt": self.excerpt,
+               "url": self.url, "date": self.date}
+        if self.votes:
+            out["votes"] = self.votes
+        return out
 
 
 class Searcher:
@@ -103,6 +107,10 @@ class Searcher:
         self.analyzer = analyzer or data.analyzer()
         self.synonyms = Synonyms.from_file(synonyms_file, self.analyzer) if synonyms_file \
             else Synonyms([], self.analyzer)
+        # The 👍/👎 votes searches learn from when a search is given none (see index/votes.py),
+        # and what was learnt from the last ones: (Ballots, Evidence).
+        self.votes: votes_mod.Ballots | None = None
+        self._evidence: tuple[votes_mod.Ballots, votes_mod.Evidence] | None = None
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question
@@ -122,8 +130,11 @@ class Searcher:
         # (オンボーディング: its ング is in unrelated loanwords), ranks notes but does not
         # make a note an answer on its own.
         japanese = {(t.start, t.end) for t in tokens if not t.term.isascii()}
-        word_end = Counter()  # how far a known word reaches from each offset it covers
-        vague, known_at = set(), set()  # offsets covered by such words, by known words
+        # how far a known word reaches from each offset it covers
+        word_end: Counter[int] = Counter()
+        # offsets covered by such words, by known words
+        vague: set[int] = set()
+        known_at: set[int] = set()
         for t in tokens:
             if is_bigram(t.term):
                 continue
@@ -136,7 +147,8 @@ class Searcher:
                 vague.update(span)
             if t.term in QUESTION_WORDS:
                 vague.update(span)
-        counts, typed, topical = Counter(), [], set()
+        counts: dict[str, float] = defaultdict(float)
+        typed, topical = [], set()
         for t in tokens:
             if is_bigram(t.term):
                 if word_end[t.start] >= t.end:
@@ -171,13 +183,13 @@ class Searcher:
         # a dotted name whose parts are known is not unknown) as a term no note has, unless a
         # synonym stands for it.
         reach, unknown = dict(weights), 0.0
-        parts, end = set(), -1  # the typed words inside a longer one (http in http.client)
+        inner, end = set(), -1  # the typed words inside a longer one (http in http.client)
         for t in sorted(typed, key=lambda t: (t.start, -t.end)):
             if end >= t.end:
-                parts.add(t)
+                inner.add(t)
             end = max(end, t.end)
         for t in typed:
-            if t.term in vocab or not known_at.isdisjoint(range(t.start, t.end)) or t in parts:
+            if t.term in vocab or not known_at.isdisjoint(range(t.start, t.end)) or t in inner:
                 continue  # (a known word covers it, or it is a part of a longer word)
             stand_in = {s: w for s, w in self.synonyms.expand(words, through=t.term).items()
                         if s in vocab}
@@ -207,21 +219,33 @@ class Searcher:
         return total * (params.k1 + 1.0 + params.delta)
 
     def search(self, question: str, k: int = 3, offset: int = 0,
-               excerpts: int | None = None) -> list[Hit]:
+               excerpts: int | None = None, collections: frozenset[str] | None = None,
+               votes: votes_mod.Ballots | None = None) -> list[Hit]:
         """The ``k`` best notes for ``question`` after skipping ``offset``, best first.
         A note that shares only question words (何, どう) with the question is not one.
         ``excerpts``: only so many of the hits get an excerpt (the others: ""), for a caller
-        that asks for one more hit only to know whether there are more."""
-        if k <= 0:
+        that asks for one more hit only to know whether there are more.
+        ``collections``: only the notes of these collections are ranked, so that pages and
+        ``k`` count them alone (None: every note; see Generation.outside).
+        ``votes``: the 👍/👎 votes to learn from (None: the searcher's own, ``self.votes``)."""
+        if k <= 0 or collections is not None and not collections:
             return []
         text = normalize(question[:MAX_QUESTION_CHARS])
         tokens = self.analyzer.tokens(text)
         terms = self._terms(tokens)
         if not terms.topical:
             return []
+        voted = self._voted(tokens, terms, self.votes if votes is None else votes)
         vocab = self.data.vocab
         ids, weights = [vocab[t] for t in terms.weights], list(terms.weights.values())
-        scores = self.data.score(ids, weights, k=offset + k)
+        # (votes may lift any note: then every note is scored exactly)
+        hidden = None if collections is None else self.data.outside(collections)
+        scores = self.data.score(ids, weights, k=offset + k if voted is None else None,
+                                 without=hidden)
+        if voted is not None:
+            scores = voted.apply(scores)
+            if hidden is not None:  # (nor do votes lift a note outside the collections)
+                scores[hidden] = 0.0
         order = top_k(scores, offset + k, self.data.path_rank)
         # A note can only score this much from the terms that do not make it an answer: if a
         # note among the best is that low, it may have nothing else, and those without any
@@ -229,7 +253,13 @@ class Searcher:
         vague = self._bound({t: w for t, w in terms.weights.items() if t not in terms.topical})
         if vague and len(order) and scores[order[-1]] <= vague * (1 + 1e-6) + 1e-6:
             without = np.flatnonzero(~self.data.having([vocab[t] for t in terms.topical]))
+            if hidden is not None:
+                without = np.concatenate((without, hidden))
             scores = self.data.score(ids, weights, without=without)
+            if voted is not None:
+                scores = voted.apply(scores)
+                if hidden is not None:
+                    scores[hidden] = 0.0
             order = top_k(scores, offset + k, self.data.path_rank)
         order = order[offset:]
         needles = self._needles(text, tokens, terms.weights)
@@ -237,7 +267,38 @@ class Searcher:
         reach = self.reach(terms) or 1.0
         cut = len(order) if excerpts is None else excerpts
         return [self._hit(int(i), float(scores[i]), min(1.0, float(scores[i]) / reach),
-                          needles if n < cut else None, expect) for n, i in enumerate(order)]
+                          needles if n < cut else None, expect,
+                          voted.votes.get(int(i), 0) if voted is not None else 0)
+                for n, i in enumerate(order)]
+
+    # ------------------------------------------------------------ what votes teach (votes.py)
+
+    def _voted(self, tokens, terms: Terms,
+               ballots: votes_mod.Ballots | None) -> votes_mod.Adjustment | None:
+        """What the votes in use do to the scores of a question of ``tokens`` and ``terms``
+        (None: nothing). Votes add to a note's score, so they raise its confidence too: a
+        note voted 👍 for the very question is an answer people confirmed."""
+        if ballots is None or not ballots.rows:
+            return None
+        if self._evidence is None or self._evidence[0] is not ballots:
+            notes = self.data.manifest.notes
+            evidence = votes_mod.Evidence(ballots.rows, zip(notes.path, notes.doc, notes.hash),
+                                          self._asked, self._idf,
+                                          lambda t: self.data.having([self.data.vocab[t]]))
+            ballots.learned.update(evidence.learned)
+            self._evidence = (ballots, evidence)
+        return self._evidence[1].adjust(self._question(tokens, terms), self.reach(terms))
+
+    def _asked(self, question: str) -> votes_mod.Question:
+        tokens = self.analyzer.tokens(normalize(question[:MAX_QUESTION_CHARS]))
+        return self._question(tokens, self._terms(tokens))
+
+    @staticmethod
+    def _question(tokens, terms: Terms) -> votes_mod.Question:
+        words = frozenset(t.term for t in tokens if not is_bigram(t.term)
+                          and t.term not in QUESTION_WORDS and t.term not in ENGLISH_STOP_WORDS)
+        return votes_mod.Question({t: w for t, w in terms.weights.items() if t in terms.topical},
+                                  words)
 
     def _needles(self, text: str, tokens, terms: dict[str, float]) -> list[excerpt_mod.Needle]:
         """What the excerpt looks for: each known term's lemma and its spelling in the question
@@ -262,9 +323,9 @@ class Searcher:
         return [n for n in needles.values() if n.text]
 
     def _hit(self, i: int, score: float, confidence: float, needles: list | None,
-             expect: re.Pattern | None) -> Hit:
+             expect: re.Pattern | None, votes: int = 0) -> Hit:
         doc = self.data.doc(i)
         ex = excerpt_mod.best(doc["text"], needles, expect=expect) if needles is not None \
             else excerpt_mod.Excerpt("", ())
         return Hit(doc["path"], doc["title"], score, confidence, ex.text, ex.matched,
-                   doc.get("url"), doc.get("date"), tuple(doc.get("tags") or ()))
+                   doc.get("url"), doc.get("date"), tuple(doc.get("tags") or ()), votes)

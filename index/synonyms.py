@@ -7,6 +7,7 @@ no rebuild. The shipped ``synonyms.txt`` is generic IT vocabulary, not tuned to 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .analyzer import Analyzer, is_bigram
@@ -41,7 +42,7 @@ class Synonyms:
                 self._groups_of.setdefault(word, []).append(len(self.groups) - 1)
 
     @classmethod
-    def from_file(cls, path: str | Path, analyzer: Analyzer) -> "Synonyms":
+    def from_file(cls, path: str | os.PathLike, analyzer: Analyzer) -> "Synonyms":
         return cls(parse(Path(path).read_text(encoding="utf-8")), analyzer)
 
     def expand(self, words: set[str], through: str | None = None) -> dict[str, float]:

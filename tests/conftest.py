@@ -103,6 +103,7 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NOTEBOT_INDEX", str(tmp_path / "index"))
     monkeypatch.delenv("NOTEBOT_CORPUS", raising=False)
     monkeypatch.delenv("NOTEBOT_MIN_CONFIDENCE", raising=False)
+    monkeypatch.delenv("NOTEBOT_ACCESS", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
 

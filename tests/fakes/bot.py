@@ -1,6 +1,7 @@
 """The real notebot Slack app, wired to the fakes: for end-to-end tests and the latency bench."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 from bot import config
+from bot.access import AccessFile
 from bot.feedback import Votes
 from bot.save_thread import Saving
 from bot.slack_app import Bot, create_app, http_server
@@ -44,23 +46,26 @@ def settings(fake: FakeSlack, votes_db: Path) -> config.Slack:
 
 
 def make_bot(corpus: Path, index_dir: Path, votes_db: Path,
-             editors: frozenset[str] = frozenset()) -> Bot:
+             editors: frozenset[str] = frozenset(), access: Path | None = None) -> Bot:
     def rebuild() -> str:
         return store.build(corpus, index_dir).summary()
 
     return Bot(LiveSearcher(index_dir, store.load_fresh(corpus, index_dir, say=lambda _: None),
                             say=lambda _: None),
                Votes(votes_db), frozenset({ADMIN}), rebuild,
-               saving=Saving(corpus, editors, tz=JST))
+               saving=Saving(corpus, editors, tz=JST),
+               access=AccessFile(access, say=logging.getLogger("notebot.slack").warning)
+               if access else None)
 
 
 @contextmanager
 def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True,
-            editors: frozenset[str] = frozenset()):
+            editors: frozenset[str] = frozenset(), access: Path | None = None):
     """The bot on a fake Web API; in HTTP mode also served by waitress on 127.0.0.1.
-    ``editors``: who may save threads as notes (empty: everyone)."""
+    ``editors``: who may save threads as notes (empty: everyone); ``access``: the access
+    settings file (None: every note answers everywhere)."""
     with FakeSlack() as fake:
-        bot = make_bot(corpus, index_dir, votes_db, editors)
+        bot = make_bot(corpus, index_dir, votes_db, editors, access)
         app = create_app(settings(fake, votes_db), bot, http=http)
         if not http:
             yield Running(fake, bot, app, None)

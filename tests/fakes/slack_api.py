@@ -4,7 +4,8 @@ Point a ``WebClient`` (or ``SLACK_API_URL``) at ``FakeSlack().api_url``. Every c
 with the time it arrived; ``fail()`` queues error answers (``not_in_channel``, HTTP 429 with
 ``Retry-After``, ...) for the next calls to a method. Threads (``threads``), users (``users``)
 and channels the bot cannot read (``unreadable``) are what ``conversations.replies``,
-``users.info`` and the like answer from. Listens on 127.0.0.1 only.
+``users.info`` and the like answer from; user groups (``groups``: id -> member ids) are what
+``usergroups.users.list`` answers from. Listens on 127.0.0.1 only.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class FakeSlack:
         self.threads: dict[tuple[str, str], list[dict]] = {}
         self.users: dict[str, dict] = {}  # user id -> users.info's "user"
         self.unreadable: set[str] = set()  # channels the bot is not in
+        self.groups: dict[str, list[str]] = {}  # user group id -> its members' ids
         self.page_size = 200  # conversations.replies returns at most this many at a time
         fake = self
 
@@ -155,6 +157,10 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(params.get("user"))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "usergroups.users.list":
+            members = self.groups.get(params.get("usergroup"))
+            return {"ok": True, "users": members} if members is not None else \
+                {"ok": False, "error": "no_such_subteam"}
         if method == "chat.getPermalink":
             channel, ts = params.get("channel"), params.get("message_ts", "")
             return {"ok": True, "channel": channel, "permalink":
