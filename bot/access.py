@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from index.generation import collection_of
+from index import collection_of
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,11 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from index import store
-from index.analyzer import printable
-from index.live import LiveSearcher
-from index.search import DEFAULT_MIN_CONFIDENCE, Searcher, answered
-from index.votes import Ballots
+import index
+from index import (DEFAULT_MIN_CONFIDENCE, Ballots, IndexUnusable, LiveSearcher, Searcher,
+                   answered, printable)
 
 from . import config, importers
 from .console import render_answer
@@ -190,7 +188,7 @@ class _Progress:
 
 def cmd_build(args, paths) -> int:
     with _Progress() as progress:
-        report = store.build(paths.corpus, paths.index, full=args.full, say=_say,
+        report = index.build(paths.corpus, paths.index, full=args.full, say=_say,
                              progress=progress)
     for w in report.warnings:
         _say(f"warning: {w}")
@@ -203,7 +201,7 @@ def _searcher(paths, live: bool = False) -> Searcher | LiveSearcher:
     that follows the builds published after it starts (see LiveSearcher)."""
     synonyms = config.synonyms_file()
     with _Progress() as progress:
-        data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
+        data = index.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
     if live:
         return LiveSearcher(paths.index, data, say=_say, synonyms_file=synonyms)
     return Searcher(data, synonyms_file=synonyms)
@@ -230,8 +228,7 @@ def _restricted(searcher, names: list[str] | None):
         return searcher
     from .access import ROOT, shown
 
-    known = searcher.collections() if isinstance(searcher, LiveSearcher) \
-        else searcher.data.collections
+    known = searcher.collections()
     wanted = frozenset("" if name == ROOT else name for name in names)
     unknown = sorted(wanted - known)
     if unknown:
@@ -398,7 +395,7 @@ def _feedback_import(args, paths, votes) -> int:
     if not read:
         raise UsageError(f"{args.file} holds no 'question<TAB>note path' lines")
     with _Progress() as progress:
-        data = store.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
+        data = index.load_fresh(paths.corpus, paths.index, say=_say, progress=progress)
     hashes = dict(zip(data.manifest.notes.path, data.manifest.notes.hash))
     gone = sorted({path for _, path, _ in read if path not in hashes})
     for path in gone:
@@ -454,7 +451,7 @@ def main(argv=None) -> int:
     except (UsageError, config.ConfigError) as err:
         print(f"notebot: {err}", file=sys.stderr)
         return 2
-    except store.IndexUnusable as err:
+    except IndexUnusable as err:
         print(f"notebot: the index cannot be used: {err}; run 'notebot build --full'",
               file=sys.stderr)
         return 1

@@ -130,7 +130,7 @@ def _is_http_url(url: str) -> bool:
 def min_confidence(value: str | None = None) -> float:
     """The confidence (0..1) a first result needs for a question to count as answered: the
     flag, then NOTEBOT_MIN_CONFIDENCE, then the default."""
-    from index.search import DEFAULT_MIN_CONFIDENCE
+    from index import DEFAULT_MIN_CONFIDENCE
 
     raw = value if value is not None else os.environ.get("NOTEBOT_MIN_CONFIDENCE", "").strip()
     if not raw:
@@ -148,7 +148,7 @@ def min_confidence(value: str | None = None) -> float:
 
 def synonyms_file() -> Path | None:
     """The synonyms applied to questions: NOTEBOT_SYNONYMS, else the shipped generic list."""
-    from index.synonyms import SHIPPED
+    from index import SHIPPED_SYNONYMS as SHIPPED
 
     path = os.environ.get("NOTEBOT_SYNONYMS")
     if not path:

@@ -16,8 +16,7 @@ import time
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from index.evaluation import escape, unescape
-from index.votes import Ballots, Vote
+from index import Ballots, Vote, escape, unescape
 
 log = logging.getLogger("notebot.feedback")
 

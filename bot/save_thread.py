@@ -42,7 +42,7 @@ import frontmatter
 import yaml
 from slack_sdk.errors import SlackApiError
 
-from index import store
+from index import IndexUnusable, write_atomic
 
 if TYPE_CHECKING:
     from .slack_app import Bot
@@ -587,7 +587,7 @@ def save(bot: Bot, client, form: Form):
         return _tell(client, form, TEXTS["bad_folder"])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        store.write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"))
     except OSError as err:
         log.error("cannot write a saved thread: %s", err)
         return _tell(client, form, TEXTS["write_failed"].format(
@@ -599,7 +599,7 @@ def save(bot: Bot, client, form: Form):
             log.warning("cannot remove the thread's note at its old place: %s", err)
     try:
         bot.rebuild()
-    except (OSError, store.IndexUnusable) as err:
+    except (OSError, IndexUnusable) as err:
         log.error("rebuild after saving a thread failed: %s", err)
         return _tell(client, form, TEXTS["not_indexed"].format(error=_escape(str(err))))
     log.info(json.dumps({"event": "thread_saved", "messages": len(messages),

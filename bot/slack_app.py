@@ -39,9 +39,8 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 from slack_sdk.webhook import WebhookClient
 
-from index import store
-from index.live import LiveSearcher
-from index.search import DEFAULT_MIN_CONFIDENCE, answered
+import index
+from index import DEFAULT_MIN_CONFIDENCE, IndexUnusable, LiveSearcher, answered
 
 from . import access, config, reply, save_thread
 from .feedback import Votes, VotesUnusable
@@ -148,7 +147,7 @@ class Bot:
             hits = self.searcher.search(search, k=self.k + 1, offset=offset, excerpts=self.k,
                                         collections=collections, votes=ballots)
             self.votes.keep_hashes(ballots)
-        except store.IndexUnusable as err:  # a stored note found damaged
+        except IndexUnusable as err:  # a stored note found damaged
             log.error("cannot answer: %s", err)
             return (*reply.notice("damaged", question, error=err), 0)
         weak = bool(hits) and offset == 0 and not answered(hits, self.min_confidence)
@@ -178,7 +177,7 @@ class Bot:
             return reply.say("refused")
         try:
             summary = self.rebuild()
-        except (OSError, store.IndexUnusable) as err:
+        except (OSError, IndexUnusable) as err:
             log.error("rebuild failed: %s", err)
             return reply.say("rebuild_failed", error=err)
         return reply.say("rebuilt", summary=summary)
@@ -507,7 +506,7 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     configure_logging()
 
     def rebuild() -> str:
-        report = store.build(paths.corpus, paths.index)
+        report = index.build(paths.corpus, paths.index)
         for w in report.warnings:
             log.warning("%s", w)
         log.info("%s", report.summary())
@@ -519,7 +518,7 @@ def run(settings: config.Slack, paths: config.Paths, http: bool = False, host: s
     except access.AccessError as err:
         raise config.ConfigError(f"NOTEBOT_ACCESS: {err}; 'notebot doctor' lists what to "
                                  "fix") from None
-    data = store.load_fresh(paths.corpus, paths.index, say=log.info)
+    data = index.load_fresh(paths.corpus, paths.index, say=log.info)
     bot = Bot(LiveSearcher(paths.index, data, say=log.info,
                            synonyms_file=config.synonyms_file()), Votes(settings.feedback_db),
               settings.admins, rebuild, min_confidence=min_confidence,

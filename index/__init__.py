@@ -17,19 +17,25 @@ from __future__ import annotations
 
 import os
 
+from . import evaluation
 from .analyzer import printable
 from .errors import IndexUnusable
 from .evaluation import escape, unescape
 from .excerpt import marked
-from .generation import Generation, load
+from .files import write_atomic
+from .generation import Generation, collection_of, load
 from .live import LiveSearcher
-from .notes import Scan, scan
+from .notes import MAX_NOTE_BYTES, NOTE_SUFFIXES, Scan, scan
 from .search import DEFAULT_MIN_CONFIDENCE, Hit, Searcher, answered
 from .store import BuildReport, build, load_fresh
+from .synonyms import SHIPPED as SHIPPED_SYNONYMS
+from .votes import Ballots, Vote
 
-__all__ = ["DEFAULT_MIN_CONFIDENCE", "BuildReport", "Generation", "Hit", "IndexUnusable",
-           "LiveSearcher", "Searcher", "answered", "build", "escape", "load", "load_fresh",
-           "marked", "open", "printable", "Scan", "scan", "unescape"]
+__all__ = ["DEFAULT_MIN_CONFIDENCE", "MAX_NOTE_BYTES", "NOTE_SUFFIXES", "SHIPPED_SYNONYMS",
+           "Ballots", "BuildReport", "Generation", "Hit", "IndexUnusable", "LiveSearcher",
+           "Scan", "Searcher", "Vote", "answered", "build", "collection_of", "escape",
+           "evaluation", "load", "load_fresh", "marked", "open", "printable", "scan",
+           "unescape", "write_atomic"]
 
 
 def open(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=lambda line: None,

@@ -112,6 +112,10 @@ class Searcher:
         self.votes: votes_mod.Ballots | None = None
         self._evidence: tuple[votes_mod.Ballots, votes_mod.Evidence] | None = None
 
+    def collections(self) -> frozenset[str]:
+        """The collections of the notes searched (see generation.collection_of)."""
+        return self.data.collections
+
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's known terms, each weighted by how often it occurs in the question
         (bigrams, glosses, question words and synonyms count for less)."""

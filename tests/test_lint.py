@@ -18,3 +18,26 @@ def test_mypy_finds_nothing():
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_adapters_use_only_the_search_cores_public_names():
+    """bot/ imports from index/ only what index/__init__.py lists in __all__, so the core's
+    modules can change without reaching into the command line, console or Slack app."""
+    import ast
+
+    import index
+
+    public = set(index.__all__)
+    reaching = []
+    for path in sorted((REPO / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+                    node.module == "index" or node.module.startswith("index.")):
+                names = {a.name for a in node.names}
+                if node.module != "index" or not names <= public:
+                    reaching.append(f"{path.relative_to(REPO)}:{node.lineno}: from "
+                                    f"{node.module} import {', '.join(sorted(names - public))}")
+            elif isinstance(node, ast.Import):
+                reaching += [f"{path.relative_to(REPO)}:{node.lineno}: import {a.name}"
+                             for a in node.names if a.name.startswith("index.")]
+    assert reaching == []

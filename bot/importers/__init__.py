@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from index.files import write_atomic
+from index import write_atomic
 
 from . import esa, hatena, kibela, notion, obsidian, qiita, scrapbox, wordpress
 from .common import ExportUnreadable, Post, Report

@@ -19,7 +19,7 @@ import yaml
 from ijson.common import ObjectBuilder
 from markdownify import MarkdownConverter
 
-from index.notes import MAX_NOTE_BYTES
+from index import MAX_NOTE_BYTES
 
 
 class ExportUnreadable(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.notes import MAX_NOTE_BYTES
+from index import MAX_NOTE_BYTES
 
 from .common import ExportUnreadable, Post, Report, html_markdown, paragraphs
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from index.notes import NOTE_SUFFIXES
+from index import NOTE_SUFFIXES
 
 from .common import ExportUnreadable, Post, Report, entries, front_matter, tag_list, text
 

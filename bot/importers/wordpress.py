@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from index.notes import MAX_NOTE_BYTES
+from index import MAX_NOTE_BYTES
 
 from .common import ExportUnreadable, Post, Report, html_markdown, paragraphs
 
