@@ -226,15 +226,15 @@ def shared(user: str, text: str, blocks: list[dict], question: str) -> tuple[str
     return f"{note}\n{text}", [{"type": "context", "elements": [_mrkdwn(note)]}] + blocks
 
 
-def say(key: str, question: str = "", **fields) -> str:
+def phrase(key: str, question: str = "", **fields) -> str:
     """A short message (``usage``, ``thanks``, ``refused``, ``rebuilt``, ...) in the language of
     ``question``; ``fields`` are escaped."""
     return TEXTS[language(question)][key].format(**{k: escape(str(v)) for k, v in fields.items()})
 
 
 def notice(key: str, question: str = "", **fields) -> tuple[str, list[dict]]:
-    """``say``'s message as an answer: (text, blocks)."""
-    text = say(key, question, **fields)
+    """``phrase``'s message as an answer: (text, blocks)."""
+    text = phrase(key, question, **fields)
     return text, [{"type": "section", "text": _mrkdwn(text)}]
 
 

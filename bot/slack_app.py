@@ -174,13 +174,13 @@ class Bot:
         """Rebuild for an admin; a polite refusal for anyone else."""
         if user not in self.admins:
             log.info(json.dumps({"event": "reindex_refused", "user": user}))
-            return reply.say("refused")
+            return reply.phrase("refused")
         try:
             summary = self.rebuild()
         except (OSError, IndexUnusable) as err:
             log.error("rebuild failed: %s", err)
-            return reply.say("rebuild_failed", error=err)
-        return reply.say("rebuilt", summary=summary)
+            return reply.phrase("rebuild_failed", error=err)
+        return reply.phrase("rebuilt", summary=summary)
 
 
 def create_app(settings: config.Slack, bot: Bot, http: bool = False) -> App:
@@ -300,7 +300,7 @@ def on_notes(ack, command, context):
     bot: Bot = context["bot"]
     question = reply.question_text(command.get("text", ""))
     if not question:
-        message = {"text": reply.say("usage")}
+        message = {"text": reply.phrase("usage")}
     elif question.lower() == "reindex":
         message = {"text": bot.reindex(command.get("user_id"))}
     else:
@@ -347,7 +347,7 @@ def on_share(ack, body, action, context):
                         bot.scope(channel, user, "ephemeral"), posted):
         log.info(json.dumps({"event": "share_refused", "user": user}))
         _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
-                 text=reply.say("share_refused", value["q"]))
+                 text=reply.phrase("share_refused", value["q"]))
         return
     text, blocks, _ = bot.answer(value["q"], offset=value["o"], context=value.get("c"),
                                  collections=posted)
@@ -394,10 +394,10 @@ def on_vote(ack, body, action, context):
                                     channel=(body.get("channel") or {}).get("id"))
     except VotesUnusable as err:
         log.error("vote lost: %s", err)
-        text = reply.say("vote_failed", value["q"])
+        text = reply.phrase("vote_failed", value["q"])
     else:
         log.info(json.dumps({"event": "vote", "vote": vote}))
-        text = reply.say("thanks", value["q"])
+        text = reply.phrase("thanks", value["q"])
     _respond(body.get("response_url"), response_type="ephemeral", replace_original=False,
              text=text)
 
@@ -408,7 +408,7 @@ def _ask(bot: Bot, client, context, event, question: str, thread_ts,
          thread_question: str | None = None):
     channel = event["channel"]
     if not question:
-        _post(client, channel=channel, thread_ts=thread_ts, text=reply.say("usage"))
+        _post(client, channel=channel, thread_ts=thread_ts, text=reply.phrase("usage"))
     elif question.lower() == "reindex":
         _post(client, channel=channel, thread_ts=thread_ts, text=bot.reindex(event.get("user")))
     else:

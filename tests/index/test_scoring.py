@@ -109,3 +109,37 @@ def test_pruning_keeps_a_note_that_the_common_terms_lift_past_the_leader(tmp_pat
         assert top_k(full, 1).tolist() == top_k(pruned, 1).tolist() == [b]
     finally:
         data.close()
+
+
+def _bm25f(title: int, body: int, length: float, avg: float, n: int, df: int, p) -> float:
+    """BM25F+ for one note and one term, written out as in the papers (Lucene's idf)."""
+    import math
+
+    norm = 1.0 / (1.0 - p.b + p.b * length / avg)
+    tf = norm * body + p.title_weight * title
+    return math.log(1 + (n - df + 0.5) / (df + 0.5)) * (tf * (p.k1 + 1) / (tf + p.k1) + p.delta)
+
+
+def test_scores_on_hand_made_segments_are_bm25f_written_out():
+    """Two segments of hand-made arrays (no analyser, no disk): three notes, two terms."""
+    from index.scoring import Params, Postings, accumulate, idf, length_norms
+
+    p = Params()
+    lengths = np.array([10, 20, 30])
+    # term 0: note 0 (title 1, body 2), note 2 (body 1); term 1: note 1 (body 4)
+    first = Postings(indptr=np.array([0, 1, 1]), notes=np.array([0]), title=np.array([1]),
+                     body=np.array([2]), start=0)
+    second = Postings(indptr=np.array([0, 1, 2]), notes=np.array([1, 0]),
+                      title=np.array([0, 0]), body=np.array([1, 4]), start=1)
+    norm = length_norms(lengths, p).astype(np.float32)
+    term_idf = idf(np.array([2, 1]), 3)
+    got = accumulate([first, second], [0, 1], [1.0, 0.5], norm, term_idf, p,
+                     np.zeros(0, np.int64))
+    avg = lengths.mean()
+    want = [_bm25f(1, 2, 10, avg, 3, 2, p),
+            0.5 * _bm25f(0, 4, 20, avg, 3, 1, p),
+            _bm25f(0, 1, 30, avg, 3, 2, p)]
+    assert got.tolist() == pytest.approx(want, rel=1e-6)
+    deleted = accumulate([first, second], [0, 1], [1.0, 0.5], norm, term_idf, p,
+                         np.array([2]))
+    assert deleted[2] == 0 and deleted[:2].tolist() == pytest.approx(want[:2], rel=1e-6)
