@@ -45,7 +45,8 @@ from index.analyzer import Analyzer  # noqa: E402
 from index.scoring import top_k  # noqa: E402
 from index.search import Searcher  # noqa: E402
 
-SIZES = {"1k": 1_000, "10k": 10_000, "20k": 20_000, "100k": 100_000}
+SIZES = {"1k": 1_000, "10k": 10_000, "20k": 20_000, "100k": 100_000, "300k": 300_000,
+         "1m": 1_000_000}
 ANALYSIS_CHARS = 1_000_000
 ROUNDS = 5
 TURN_NOTES = 20

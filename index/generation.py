@@ -7,7 +7,8 @@ Layout of an index directory::
     lock              held by the one build that may run at a time
     gen-000007/       one complete generation, never changed once published
         manifest.json     see manifest.Manifest
-        vocab.json        the terms; a term's position is its id
+        notes.*           the note list (see manifest.NoteTable)
+        vocab.*           the terms; a term's position is its id (see vocab.py)
         df.npy            in how many of the notes in use each term is (0: only in replaced or
                           removed notes -- such a term is not in Generation.vocab)
         idf.npy           idf per term, over the notes in use
@@ -22,7 +23,6 @@ same arithmetic as computing them at build time, so the numbers are identical. E
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import segment as segment_mod
+from . import vocab as vocab_mod
 from .analyzer import Analyzer, from_settings
 from .errors import IndexUnusable
 from .files import crc32_of, load_array
@@ -64,7 +65,7 @@ class Generation:
 
     path: Path
     manifest: Manifest
-    terms: list[str]
+    terms: vocab_mod.Terms
     df: np.ndarray
     segments: list[Segment]
     idf: np.ndarray
@@ -72,10 +73,8 @@ class Generation:
     deleted: np.ndarray
 
     @cached_property
-    def vocab(self) -> dict:
-        # Made when first asked for: a build, which numbers every term, never needs it.
-        return dict(itertools.compress(zip(self.terms, range(len(self.terms))),
-                                       (self.df > 0).tolist()))
+    def vocab(self) -> vocab_mod.Vocab:
+        return vocab_mod.Vocab(self.terms, self.df)
 
     @property
     def n_notes(self) -> int:
@@ -195,8 +194,18 @@ class Generation:
                 if crc32_of(self.path / name) != crc]
 
     def close(self):
+        """Close its files and let go of its arrays: each memory-mapped array holds a file
+        descriptor until it is freed, and a closed generation may still be referred to."""
         for seg in self.segments:
             seg.close()
+        self.segments = []
+        nothing = np.zeros(0, np.int64)
+        self.terms = vocab_mod.Terms(np.zeros(0, np.uint8), np.zeros(1, np.int64), nothing,
+                                     nothing)
+        self.df = self.deleted = nothing
+        self.idf = self.norm = np.zeros(0, np.float32)
+        for name in ("vocab", "_path_rank", "_collection_notes", "_outside", "_numbers"):
+            self.__dict__.pop(name, None)
 
 
 def current(index_dir: Path) -> Path:
@@ -233,20 +242,20 @@ def _load(gen: Path) -> Generation:
         for name, size in manifest.files.items():
             if (gen / name).stat().st_size != size:
                 raise IndexUnusable(f"{gen / name} has the wrong size (damaged or truncated)")
-        vocab_list = json.loads((gen / "vocab.json").read_text(encoding="utf-8"))
+        terms = vocab_mod.load(gen)
         n_docs = 0
         for name in manifest.segments:
-            segments.append(segment_mod.load(gen, name, n_docs, len(vocab_list)))
+            segments.append(segment_mod.load(gen, name, n_docs, len(terms)))
             n_docs += segments[-1].n_docs
         term_idf, norm = load_array(gen / "idf.npy"), load_array(gen / "norm.npy")
         norm = np.asarray(norm, np.float32)
         df = load_array(gen / "df.npy")
         deleted = np.load(gen / "deleted.npy", allow_pickle=False)
-        numbers = np.asarray(manifest.notes.doc, dtype=np.int64)
+        numbers = manifest.notes.docs()
         if not (np.isfinite(term_idf).all() and (term_idf >= 0).all()
                 and np.isfinite(norm).all() and (norm >= 0).all() and (df >= 0).all()):
             raise IndexUnusable(f"{gen}: idf.npy, norm.npy or df.npy is damaged")
-        if (len(term_idf) != len(vocab_list) or len(df) != len(vocab_list) or len(norm) != n_docs
+        if (len(term_idf) != len(terms) or len(df) != len(terms) or len(norm) != n_docs
                 or len(numbers) != n_docs - len(deleted)
                 or not np.all((numbers >= 0) & (numbers < n_docs))
                 or not np.all((deleted >= 0) & (deleted < n_docs))):
@@ -257,7 +266,7 @@ def _load(gen: Path) -> Generation:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         _close(segments)
         raise IndexUnusable(f"{gen} is damaged: {err}") from None
-    return Generation(gen, manifest, vocab_list, df, segments, term_idf, norm, deleted)
+    return Generation(gen, manifest, terms, df, segments, term_idf, norm, deleted)
 
 
 def _close(segments: list[Segment]):

@@ -3,31 +3,105 @@ to tell whether its files are intact and whether it still matches the corpus."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 from . import notes as notes_mod
 from .errors import IndexUnusable
+from .files import load_array, save_array, write_bytes
 from .scoring import Params
 
 FORMAT = "notebot-index"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
+
+# The note list's files in a generation (see NoteTable).
+NOTE_FILES = ("notes.paths", "notes.size.npy", "notes.changed_ns.npy", "notes.hash.npy",
+              "notes.doc.npy")
 
 
-@dataclass
+def _joined(paths) -> bytes:
+    """Paths as the note list stores them: UTF-8, separated by NUL (which no path holds)."""
+    return "\0".join(paths).encode("utf-8")
+
+
 class NoteTable:
     """The notes in use, as columns in the order a scan of the corpus finds them: path, file
     size and change time (what a scan compares), content hash (what a build compares next),
-    and note number (where its counts and record are)."""
+    and note number (where its counts and record are).
 
-    path: list[str] = field(default_factory=list)
-    size: list[int] = field(default_factory=list)
-    changed_ns: list[int] = field(default_factory=list)
-    hash: list[str | None] = field(default_factory=list)
-    doc: list[int] = field(default_factory=list)
+    In a generation they are files of their own (NOTE_FILES: the paths as one block of text,
+    the rest as arrays), read only when asked for: a process that answers questions needs the
+    note numbers alone, and telling whether the corpus changed needs no Python object per
+    note (see Manifest.as_scanned)."""
+
+    def __init__(self, path=(), size=(), changed_ns=(), hash=(), doc=(),
+                 gen: Path | None = None, count: int = 0):
+        self.gen = gen
+        self.count = count if gen is not None else len(path)
+        if gen is None:
+            self.__dict__.update(path=list(path), size=list(size), changed_ns=list(changed_ns),
+                                 hash=list(hash), doc=list(doc))
 
     def __len__(self) -> int:
-        return len(self.path)
+        return self.count
+
+    def _array(self, name: str) -> np.ndarray:
+        if self.gen is None:
+            return np.asarray(getattr(self, name.split(".")[1]), dtype=np.int64)
+        array = load_array(self.gen / name)
+        if len(array) != self.count:
+            raise IndexUnusable(f"{self.gen}: the note list is damaged")
+        return array
+
+    def paths_bytes(self) -> bytes:
+        if self.gen is None:
+            return _joined(self.path)
+        return (self.gen / "notes.paths").read_bytes()
+
+    @cached_property
+    def path(self) -> list[str]:
+        try:
+            found = self.paths_bytes().decode("utf-8").split("\0") if self.count else []
+        except UnicodeDecodeError:
+            found = []
+        if len(found) != self.count:
+            raise IndexUnusable(f"{self.gen}: the note list is damaged")
+        return found
+
+    @cached_property
+    def size(self) -> list[int]:
+        return self._array("notes.size.npy").tolist()
+
+    @cached_property
+    def changed_ns(self) -> list[int]:
+        return self._array("notes.changed_ns.npy").tolist()
+
+    @cached_property
+    def hash(self) -> list[str | None]:
+        return [h.decode("ascii") or None for h in self._array("notes.hash.npy").tolist()]
+
+    @cached_property
+    def doc(self) -> list[int]:
+        return self.docs().tolist()
+
+    def docs(self) -> np.ndarray:
+        """The note numbers, as an array."""
+        return self._array("notes.doc.npy")
+
+    def write(self, gen: Path) -> dict:
+        """Write the columns as files of generation ``gen``; returns their CRC-32s by name."""
+        hashes = np.array([(h or "").encode("ascii") for h in self.hash], dtype="S32")
+        return {"notes.paths": write_bytes(gen / "notes.paths", _joined(self.path)),
+                "notes.size.npy": save_array(gen / "notes.size.npy",
+                                             np.asarray(self.size, dtype=np.int64)),
+                "notes.changed_ns.npy": save_array(gen / "notes.changed_ns.npy",
+                                                   np.asarray(self.changed_ns, dtype=np.int64)),
+                "notes.hash.npy": save_array(gen / "notes.hash.npy", hashes),
+                "notes.doc.npy": save_array(gen / "notes.doc.npy",
+                                            np.asarray(self.doc, dtype=np.int64))}
 
 
 @dataclass
@@ -56,10 +130,9 @@ class Manifest:
                                 f"this notebot reads {FORMAT_VERSION}")
         if not isinstance(data.get("analyzer"), dict):
             raise IndexUnusable(f"{gen}: the manifest does not record the analyzer")
-        notes = NoteTable(**data["notes"])
-        if not all(isinstance(column, list) and len(column) == len(notes)
-                   for column in asdict(notes).values()):
-            raise IndexUnusable(f"{gen}: the manifest's note list is damaged")
+        if not isinstance(data.get("notes"), int) or data["notes"] < 0:
+            raise IndexUnusable(f"{gen}: the manifest's note count is damaged")
+        notes = NoteTable(gen=gen, count=data["notes"])
         manifest = cls(analyzer=data["analyzer"], scoring=Params(**data["scoring"]),
                        segments=[s["name"] for s in data["segments"]], notes=notes,
                        skipped=dict(data.get("skipped", {})), files=dict(data["files"]),
@@ -74,7 +147,7 @@ class Manifest:
             "analyzer": self.analyzer, "scoring": self.scoring.to_dict(),
             "built_at": self.built_at,
             "segments": [{"name": n} for n in self.segments],
-            "notes": asdict(self.notes),
+            "notes": len(self.notes),
             "skipped": self.skipped,
             "files": self.files,
             "checksums": self.checksums,
@@ -82,11 +155,16 @@ class Manifest:
 
     def as_scanned(self, scan: notes_mod.Scan) -> bool:
         """Whether the generation records exactly the files of ``scan``, none skipped: the
-        usual case, settled by three list comparisons (notes are recorded in scan order)."""
-        notes = self.notes
-        return (not self.skipped and [f.path for f in scan.files] == notes.path
-                and [f.changed_ns for f in scan.files] == notes.changed_ns
-                and [f.size for f in scan.files] == notes.size)
+        usual case, settled by comparing three columns whole (notes are recorded in scan
+        order), without a Python object per note."""
+        notes, files = self.notes, scan.files
+        if self.skipped or len(files) != len(notes):
+            return False
+        changed = np.fromiter((f.changed_ns for f in files), dtype=np.int64, count=len(files))
+        sizes = np.fromiter((f.size for f in files), dtype=np.int64, count=len(files))
+        return (np.array_equal(changed, notes._array("notes.changed_ns.npy"))
+                and np.array_equal(sizes, notes._array("notes.size.npy"))
+                and _joined(f.path for f in files) == notes.paths_bytes())
 
     def stale_reason(self, scan: notes_mod.Scan) -> str | None:
         """Why the generation no longer matches the corpus (None when it does)."""

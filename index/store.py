@@ -23,13 +23,14 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import numpy as np
 
 from . import generation
 from . import notes as notes_mod
 from . import segment as segment_mod
+from . import vocab as vocab_mod
 from .analysis import Analysed, analyze_all
 from .analyzer import Analyzer
 from .errors import IndexUnusable
@@ -38,9 +39,6 @@ from .generation import Generation
 from .manifest import Manifest, NoteTable
 from .merge import keeps_large
 from .scoring import Params, idf, length_norms
-
-if TYPE_CHECKING:
-    import scipy.sparse as sp  # imported where a build needs it: `ask` starts sooner without
 
 
 @dataclass
@@ -98,13 +96,22 @@ class _Member:
     number: int              # its number within that segment, or among the analysed notes
 
 
+# What a build keeps of the notes it analyses before writing them out (see build).
+DEFAULT_BUFFER_MB = 256
+
+
 def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
           analyzer: Analyzer | None = None, params: Params = Params(), full: bool = False,
-          workers: int | None = None, say=lambda line: None, progress=None) -> BuildReport:
+          workers: int | None = None, say=lambda line: None, progress=None,
+          buffer_mb: float = DEFAULT_BUFFER_MB) -> BuildReport:
     """Bring the index in ``index_dir`` up to date with the notes under ``corpus``.
 
     Only new or changed notes (by size and change time, then content hash) are analysed, unless
-    ``full``. Builds are serialised by a lock; the new generation is published atomically.
+    ``full``. The analysed notes are written to disk whenever their counts and records pass
+    ``buffer_mb`` megabytes, and those pieces merged into one segment at the end a range of
+    terms at a time: what a build holds in memory does not grow with the archive (but for a few
+    numbers per note and the vocabulary). Builds are serialised by a lock; the new generation is
+    published atomically.
     A stored note of the previous generation found damaged on the way makes it a full build.
     ``say`` hears when the build must wait for another one to finish; ``progress(done, total)``,
     how many of the notes to analyse are done, before the first and after each batch.
@@ -116,11 +123,13 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
                            "call it under `if __name__ == '__main__':`")
     with _no_gc():
         try:
-            return _build(corpus, index_dir, analyzer, params, full, workers, say, progress)
+            return _build(corpus, index_dir, analyzer, params, full, workers, say, progress,
+                          buffer_mb)
         except IndexUnusable as err:
             if full:
                 raise
-            report = _build(corpus, index_dir, analyzer, params, True, workers, say, progress)
+            report = _build(corpus, index_dir, analyzer, params, True, workers, say, progress,
+                            buffer_mb)
             report.warnings.insert(0, f"index unusable ({err}); rebuilt from scratch")
             return report
 
@@ -145,7 +154,8 @@ def _meta(info: notes_mod.FileInfo, digest: str | None) -> dict:
     return dict(path=info.path, size=info.size, changed_ns=info.changed_ns, hash=digest)
 
 
-def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) -> BuildReport:
+def _build(corpus, index_dir, analyzer, params, full, workers, say, progress,
+           buffer_mb) -> BuildReport:
     started = time.perf_counter()
     analyzer = analyzer or Analyzer()
     index_dir = Path(index_dir)
@@ -174,7 +184,10 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
             n = prev.manifest.notes
             old = {p: (s, m, h, d) for p, s, m, h, d in
                    zip(n.path, n.size, n.changed_ns, n.hash, n.doc)}
-        vocab = {} if prev is None else dict(zip(prev.terms, range(len(prev.terms))))
+        vocab = _Numbering(None if prev is None else prev.terms)
+        gen = index_dir / f"gen-{generation.next_number(index_dir):06d}"
+        shutil.rmtree(gen, ignore_errors=True)
+        gen.mkdir()
 
         members, jobs, kept = [], [], 0
         for info in scan.files:
@@ -185,7 +198,7 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
             else:
                 jobs.append((info, was[2] if was else None))
                 members.append(None)  # type: ignore[arg-type]  # (a slot, filled below)
-        new = _NewNotes()
+        new = _NewNotes(gen, int(buffer_mb * 2**20))
         skipped, at = {}, 0
         job_slots = [i for i, m in enumerate(members) if m is None]
         luts: dict[int, np.ndarray] = {}  # each analysing process's term numbers → the index's
@@ -196,8 +209,10 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
             lut = luts.get(part.process, np.zeros(0, np.int32))
             if len(lut) != part.first:  # (a process's parts come in the order it made them)
                 raise RuntimeError(f"terms of process {part.process} came out of order")
-            luts[part.process] = lut = np.concatenate([lut, _number(vocab, part.terms)])
+            luts[part.process] = lut = np.concatenate([lut, vocab.number(part.terms)])
             new.add(part, lut)
+            if new.full():
+                new.flush(len(vocab))
             for digest, reason, fresh in zip(part.hashes, part.reasons, part.fresh):
                 info, _ = jobs[at]
                 slot, was, at = job_slots[at], old.get(info.path), at + 1
@@ -221,7 +236,8 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
         report.removed = len(old.keys() - {m.meta["path"] for m in members})
         report.unchanged = len(members) - new.count
 
-        gen = _publish(index_dir, analyzer, params, prev, members, new, list(vocab), skipped)
+        new.flush(len(vocab))
+        _publish(index_dir, gen, analyzer, params, prev, members, new, vocab, skipped)
         generation.remove_old(index_dir, keep={gen.name, prev.path.name if prev else ""})
     finally:
         if prev is not None:
@@ -231,15 +247,39 @@ def _build(corpus, index_dir, analyzer, params, full, workers, say, progress) ->
     return report
 
 
-def _number(vocab: dict, terms: list[str]) -> np.ndarray:
-    """Index-wide numbers of ``terms``, new ones added to ``vocab`` (no Python step per term:
-    this runs in the main process while the workers analyse)."""
-    ids = np.fromiter(map(vocab.get, terms, itertools.repeat(-1)), dtype=np.int32,
-                      count=len(terms))
-    unseen = np.flatnonzero(ids < 0)  # (one look-up per term: most are known after a few parts)
-    ids[unseen] = np.arange(len(vocab), len(vocab) + len(unseen))
-    vocab.update(zip(map(terms.__getitem__, unseen.tolist()), ids[unseen].tolist()))
-    return ids
+class _Numbering:
+    """The index's numbers for terms: the previous generation's terms keep theirs (looked up in
+    its files), the terms this build meets first are numbered after them."""
+
+    def __init__(self, prev: vocab_mod.Terms | None):
+        self.prev = prev
+        self.first = len(prev) if prev is not None else 0
+        self.added: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return self.first + len(self.added)
+
+    def number(self, terms: list[str]) -> np.ndarray:
+        """The numbers of ``terms``, new ones numbered (no Python step per known term: this
+        runs in the main process while the workers analyse)."""
+        if self.prev is not None:
+            ids = self.prev.find_all(terms).astype(np.int32)
+            rest = np.flatnonzero(ids < 0)
+            ids[rest] = self._number([terms[i] for i in rest.tolist()])
+            return ids
+        return self._number(terms)
+
+    def _number(self, terms: list[str]) -> np.ndarray:
+        added = self.added
+        ids = np.fromiter(map(added.get, terms, itertools.repeat(-1)), dtype=np.int32,
+                          count=len(terms))
+        unseen = np.flatnonzero(ids < 0)  # (one look-up per term: most are known after a while)
+        ids[unseen] = np.arange(len(self), len(self) + len(unseen))
+        added.update(zip(map(terms.__getitem__, unseen.tolist()), ids[unseen].tolist()))
+        return ids
+
+    def added_terms(self) -> list[str]:
+        return list(self.added)  # (in the order they were numbered)
 
 
 def _located(ends: list[int], doc: int, meta: dict) -> _Member:
@@ -249,30 +289,66 @@ def _located(ends: list[int], doc: int, meta: dict) -> _Member:
 
 
 class _NewNotes:
-    """The analysed notes, gathered from the workers' parts, with terms numbered globally."""
+    """The analysed notes, gathered from the workers' parts with terms numbered globally, and
+    written to segments of their own in ``gen`` (``new-0000`` ...) whenever their counts and
+    records take ``buffer_bytes`` or more."""
 
-    def __init__(self):
-        self.count, self.records, self.lengths, self.sizes = 0, [], [], []
-        self.ids, self.counts = [], []
+    def __init__(self, gen: Path, buffer_bytes: int):
+        self.gen, self.buffer_bytes = gen, buffer_bytes
+        self.count = 0           # notes analysed so far (numbered in that order)
+        self.flushed: list[str] = []
+        self.starts = [0]        # the number of each flushed segment's first note, then the next
+        self.checksums: dict[str, int] = {}
+        self._clear()
+
+    def _clear(self):
+        self.records: list[bytes] = []
+        self.lengths: list[int] = []
+        self.sizes: list[int] = []
+        self.ids: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.bytes = 0
 
     def add(self, part: Analysed, lut: np.ndarray):
+        assert part.ids is not None and part.counts is not None  # (set by the analysis)
         self.records.extend(part.records)
         self.lengths.extend(part.lengths)
         self.sizes.extend(part.sizes)
         self.ids.append(lut[part.ids])
         self.counts.append(part.counts)
+        self.bytes += sum(map(len, part.records)) + self.ids[-1].nbytes + part.counts.nbytes
 
-    def rows(self, n_terms: int) -> sp.csr_matrix:
-        """Note-major counts (title << 32 | body), one row per analysed note."""
+    def full(self) -> bool:
+        return self.bytes >= self.buffer_bytes
+
+    def flush(self, n_terms: int):
+        """Write the notes gathered since the last flush as a segment of ``n_terms`` terms."""
+        if not self.sizes:
+            return
         import scipy.sparse as sp
 
         indptr = np.zeros(len(self.sizes) + 1, dtype=np.int64)
         np.cumsum(self.sizes, out=indptr[1:])
-        ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
-        counts = np.concatenate(self.counts) if self.counts else np.zeros(0, np.int64)
-        self.ids, self.counts = [], []  # (the parts' copies: a full build's largest arrays)
+        ids, counts = np.concatenate(self.ids), np.concatenate(self.counts)
+        self.ids, self.counts = [], []  # (the parts' copies)
+        rows = sp.csr_matrix((counts, ids, indptr), shape=(len(self.sizes), n_terms))
+        del ids, counts
+        postings = rows.tocsc()
+        del rows
+        name = f"new-{len(self.flushed):04d}"
+        self.checksums.update(segment_mod.write(self.gen, name, postings, self.lengths,
+                                                self.records))
+        del postings
+        self.flushed.append(name)
+        self.starts.append(self.starts[-1] + len(self.sizes))
+        self._clear()
         _return_free_memory()
-        return sp.csr_matrix((counts, ids, indptr), shape=(len(self.sizes), n_terms))
+
+    def remove(self):
+        """Delete the flushed segments' files (once merged)."""
+        for name in self.flushed:
+            for f in segment_mod.files(name):
+                (self.gen / f).unlink(missing_ok=True)
 
 
 def _return_free_memory():
@@ -285,12 +361,9 @@ def _return_free_memory():
         pass
 
 
-def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, skipped):
-    n_terms = len(vocab_list)
-    number = generation.next_number(index_dir)
-    gen = index_dir / f"gen-{number:06d}"
-    shutil.rmtree(gen, ignore_errors=True)
-    gen.mkdir()
+def _publish(index_dir: Path, gen: Path, analyzer, params, prev, members, new: _NewNotes,
+             vocab: _Numbering, skipped):
+    n_terms = len(vocab)
 
     # Keep the previous large segment when what changed is small next to it; the other notes
     # go to one new segment, in corpus order.
@@ -300,15 +373,6 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     kept: list[segment_mod.Segment] = [cast(segment_mod.Segment, base)] if keep_base else []
     moved = [m for m in members if not (keep_base and m.segment == 0)]
 
-    sources = {}  # previous segment index → its rows, then the analysed notes' rows
-    for m in moved:
-        if m.segment is not None and m.segment not in sources:
-            sources[m.segment] = prev.segments[m.segment].note_rows(n_terms)
-    sources[None] = new.rows(n_terms)
-    first_row, row = {}, 0
-    for key, rows in sources.items():
-        first_row[key], row = row, row + rows.shape[0]
-    order = [first_row[m.segment] + m.number for m in moved]
     segment_names, checksums = [], {}
     for seg in kept:
         for f in segment_mod.files(seg.name):
@@ -318,22 +382,20 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
     lengths: list[np.ndarray] | np.ndarray
     lengths = [np.asarray(seg.lengths) for seg in kept]
     if moved:
-        import scipy.sparse as sp
-
-        name = f"seg-{number:06d}"
-        rows = list(sources.values())
-        rows = rows[0] if len(rows) == 1 else sp.vstack(rows, format="csr")
-        if order != list(range(rows.shape[0])):  # (a full build's notes are in order already)
-            rows = rows[order]
-        sources.clear()
-        postings = rows.tocsc()
-        del rows
-        moved_lengths = np.array([new.lengths[m.number] if m.segment is None
-                                  else prev.segments[m.segment].lengths[m.number]
-                                  for m in moved], dtype=np.int64)
-        records = (new.records[m.number] if m.segment is None
-                   else prev.segments[m.segment].record(m.number) for m in moved)
-        checksums.update(segment_mod.write(gen, name, postings, moved_lengths, records))
+        name = gen.name.replace("gen-", "seg-")
+        sources = _sources(prev, moved, new)
+        if (len(sources) == 1 and new.flushed and sources[0][1] == new.flushed[0]
+                and np.array_equal(sources[0][2], np.arange(len(moved)))):
+            # One piece holding just these notes, in order: it is the segment.
+            for part in segment_mod.files(name):
+                was = part.replace(name, new.flushed[0])
+                os.replace(gen / was, gen / part)
+                checksums[part] = new.checksums[was]
+            moved_lengths = np.load(gen / f"{name}.lengths.npy", allow_pickle=False)
+        else:
+            written, moved_lengths = segment_mod.merge(gen, name, sources, len(moved), n_terms)
+            checksums.update(written)
+        new.remove()
         segment_names.append(name)
         lengths.append(moved_lengths)
 
@@ -357,31 +419,82 @@ def _publish(index_dir: Path, analyzer, params, prev, members, new, vocab_list, 
         indptr = load_array(gen / f"{seg_name}.indptr.npy")
         df[:len(indptr) - 1] += np.diff(indptr)
     if len(deleted):
-        df -= kept[0].term_counts(deleted, n_terms)
+        df -= _deleted_counts(prev, deleted, n_terms, analyzer)
     checksums["idf.npy"] = save_array(gen / "idf.npy", idf(df, int(live.sum())))
     checksums["df.npy"] = save_array(gen / "df.npy", df.astype(np.int32))
     checksums["norm.npy"] = save_array(gen / "norm.npy", norm)
     checksums["deleted.npy"] = save_array(gen / "deleted.npy", deleted.astype(np.int64))
-    checksums["vocab.json"] = write_bytes(
-        gen / "vocab.json", json.dumps(vocab_list, ensure_ascii=False).encode("utf-8"))
+    if prev is None:
+        checksums.update(vocab_mod.write(gen, vocab.added_terms()))
+    else:
+        checksums.update(vocab_mod.write(gen, vocab.added_terms(), prev.terms, prev.path,
+                                         prev.manifest.checksums))
 
     ordered = [m.meta for m in members]
+    notes = NoteTable(path=[m["path"] for m in ordered], size=[m["size"] for m in ordered],
+                      changed_ns=[m["changed_ns"] for m in ordered],
+                      hash=[m["hash"] for m in ordered], doc=[docs[m["path"]] for m in ordered])
+    checksums.update(notes.write(gen))
     files = sorted(gen.iterdir())
     manifest = Manifest(
         analyzer=analyzer.settings(), scoring=params,
         built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        segments=segment_names,
-        notes=NoteTable(path=[m["path"] for m in ordered], size=[m["size"] for m in ordered],
-                        changed_ns=[m["changed_ns"] for m in ordered],
-                        hash=[m["hash"] for m in ordered],
-                        doc=[docs[m["path"]] for m in ordered]),
-        skipped=skipped,
+        segments=segment_names, notes=notes, skipped=skipped,
         files={p.name: p.stat().st_size for p in files},
         checksums={p.name: checksums[p.name] for p in files})
     write_bytes(gen / "manifest.json", manifest.to_json())
     fsync_dir(gen)
     write_atomic(index_dir / "CURRENT", gen.name.encode("utf-8"))
-    return gen
+
+
+def _deleted_counts(prev: Generation, deleted: np.ndarray, n_terms: int,
+                    analyzer: Analyzer) -> np.ndarray:
+    """For each term, how many of the ``deleted`` notes of the previous generation's large
+    segment, which the new one keeps, have it. Counting them in the segment reads all of its
+    postings; instead, the previous generation's document frequencies tell the count of the
+    notes it had deleted already (its segments' postings less its df), and the notes deleted
+    since are analysed again from their stored title and text, which give the same terms."""
+    large = prev.segments[0]
+    before = np.asarray(prev.deleted, dtype=np.int64)
+    if len(before) and before.max() >= large.n_docs:
+        return large.term_counts(deleted, n_terms)
+    counts = np.zeros(n_terms, dtype=np.int64)
+    for seg in prev.segments:
+        counts[:len(seg.postings.indptr) - 1] += np.diff(seg.postings.indptr)
+    counts[:len(prev.df)] -= prev.df
+    terms: list[str] = []
+    for i in np.setdiff1d(deleted, before).tolist():
+        record = json.loads(large.record(i))
+        terms.extend(analyzer.counts(record["text"]).keys()
+                     | analyzer.counts(record["title"]).keys())
+    ids = prev.terms.find_all(terms)
+    if (ids < 0).any():  # (not the terms it was indexed with: count them in the segment)
+        return large.term_counts(deleted, n_terms)
+    counts += np.bincount(ids, minlength=n_terms)
+    return counts
+
+
+def _sources(prev: Generation | None, moved: list[_Member], new: _NewNotes) -> list:
+    """The segments the ``moved`` notes come from -- the previous generation's and the flushed
+    ones -- as segment_mod.merge takes them: where each of their notes goes among ``moved``."""
+    where = np.fromiter((-1 if m.segment is None else m.segment for m in moved), np.int64,
+                        count=len(moved))
+    number = np.fromiter((m.number for m in moved), np.int64, count=len(moved))
+    sources = []
+    for s in sorted(set(where.tolist()) - {-1}):
+        assert prev is not None  # (a note from a previous segment)
+        numbers = np.full(prev.segments[s].n_docs, -1, dtype=np.int64)
+        mine = np.flatnonzero(where == s)
+        numbers[number[mine]] = mine
+        sources.append((prev.path, prev.segments[s].name, numbers))
+    analysed = np.flatnonzero(where == -1)
+    piece = np.searchsorted(new.starts, number[analysed], side="right") - 1
+    for j, name in enumerate(new.flushed):
+        numbers = np.full(new.starts[j + 1] - new.starts[j], -1, dtype=np.int64)
+        mine = analysed[piece == j]
+        numbers[number[mine] - new.starts[j]] = mine
+        sources.append((new.gen, name, numbers))
+    return sources
 
 
 def load_fresh(corpus: str | os.PathLike, index_dir: str | os.PathLike, say=print,

@@ -12,7 +12,6 @@ import pytest
 from bot import save_thread
 from fakes import payloads as P
 from fakes.bot import running
-from index import store
 from index.notes import parse
 
 YAMADA, SATO, EDITOR = "U0YAMADA", "U0SATO", "U0EDITOR"
@@ -280,7 +279,7 @@ def test_a_read_only_corpus_is_said_in_the_form_and_nothing_is_lost(slack, corpu
     slack.fake.threads[("C0001", parent["ts"])].append(
         {"type": "message", "ts": f"{float(parent['ts']) + 9:.6f}", "user": YAMADA,
          "text": "追記"})
-    monkeypatch.setattr(store, "write_atomic", refuse)
+    monkeypatch.setattr(save_thread, "write_atomic", refuse)
     submit(slack, open_form(slack, parent))
     said = result(slack, 2)
     assert "書き込めませんでした" in said and "Read-only file system" in said

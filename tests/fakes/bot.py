@@ -66,19 +66,24 @@ def running(corpus: Path, index_dir: Path, votes_db: Path, http: bool = True,
     settings file (None: every note answers everywhere)."""
     with FakeSlack() as fake:
         bot = make_bot(corpus, index_dir, votes_db, editors, access)
-        app = create_app(settings(fake, votes_db), bot, http=http)
-        if not http:
-            yield Running(fake, bot, app, None)
-            return
-        server = http_server(app, "127.0.0.1", 0, SIGNING_SECRET)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
         try:
-            yield Running(fake, bot, app,
-                          f"http://127.0.0.1:{server.effective_port}/slack/events")
+            app = create_app(settings(fake, votes_db), bot, http=http)
+            if not http:
+                yield Running(fake, bot, app, None)
+                return
+            server = http_server(app, "127.0.0.1", 0, SIGNING_SECRET)
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            try:
+                yield Running(fake, bot, app,
+                              f"http://127.0.0.1:{server.effective_port}/slack/events")
+            finally:
+                server.trigger.pull_trigger(server.close)  # closed from waitress's own loop
+                thread.join(10)
         finally:
-            server.trigger.pull_trigger(server.close)  # closed from waitress's own loop
-            thread.join(10)
+            # (its index's memory maps hold a file descriptor each until closed)
+            bot.work.shutdown(wait=True, cancel_futures=True)
+            bot.searcher.close()
 
 
 def free_port() -> int:

@@ -296,10 +296,13 @@ DAMAGE = {
         d, lambda m: m["analyzer"].update(dictionary="unidic-lite 0.0.1")),
     "truncated arrays": _truncate_arrays,
     "garbage arrays, same size": _garble_same_size("*.npy"),
-    "garbage vocabulary, same size": _garble_same_size("vocab.json"),
+    "garbage vocabulary, same size": _garble_same_size("vocab.bin"),
+    "garbage note list, same size": _garble_same_size("notes.paths"),
+    "missing note numbers": lambda d: (_gen(d) / "notes.doc.npy").unlink(),
     **{f"{name} garbled in place": _garble_in_place(name) for name in (
         "idf.npy", "norm.npy", "df.npy", "*.docs.offsets.npy", "*.indptr.npy")},
-    "missing vocabulary": lambda d: (_gen(d) / "vocab.json").unlink(),
+    "missing vocabulary": lambda d: (_gen(d) / "vocab.bin").unlink(),
+    "missing vocabulary hashes": lambda d: (_gen(d) / "vocab.hashes.npy").unlink(),
     "generation is a file": lambda d: (shutil.rmtree(_gen(d)), _gen(d).write_text("x")),
 }
 
@@ -400,7 +403,7 @@ if point == "analysing":
 elif point == "writing arrays":
     store.save_array = segment.save_array = after(3, files.save_array)
 elif point == "writing the manifest":
-    store.write_bytes = after(1, files.write_bytes)
+    store.write_bytes = after(0, files.write_bytes)
 elif point == "replacing CURRENT":
     os.replace = after(0, os.replace)
 elif point == "cleaning up":
