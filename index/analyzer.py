@@ -39,7 +39,7 @@ CHUNK_CHARS = 4096
 # reads a whole chunk, and a word is one string to count. Unknown words are their own lemma.
 _MECAB_OUTPUT = r'-O "" -F "%M\t%m %f[7] %f[0]\t" -U "%M\t%m %m %f[0]\t" -E "EOS\n"'
 # Analyzer.counts asks for less: a dictionary word is written as "surface left-id,right-id" (its
-# key), which spares MeCab reading the word's features (15 % of its time). Unknown words are
+# key), which spares MeCab reading the word's features, much of its time. Unknown words are
 # written as above. A key's lemma and part of speech are looked up once (Analyzer._entry).
 _MECAB_KEYS = r'-O "" -F "%M\t%m %phl,%phr\t" -U "%M\t%m %m %f[0]\t" -E "EOS\n"'
 # Every dictionary word in the lattice of a text (unknown words are left out), with its key and

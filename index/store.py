@@ -136,10 +136,9 @@ def build(corpus: str | os.PathLike, index_dir: str | os.PathLike,
 
 @contextlib.contextmanager
 def _no_gc():
-    """Python's cycle collector off while a build runs: it makes a few objects per note (at
-    100k notes, hundreds of thousands) that all live until it ends, and the collector would go
-    over them again and again (a fifth of adding one note at 100k). The few cycles a build may
-    leave are collected once the collector is back on."""
+    """Python's cycle collector off while a build runs: it makes a few objects per note that
+    all live until it ends, and the collector would go over them again and again. The few
+    cycles a build may leave are collected once the collector is back on."""
     enabled = gc.isenabled()
     gc.disable()
     try:
