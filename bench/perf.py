@@ -11,6 +11,10 @@ reports ratios -- machines here are shared and noisy, so ratios travel better th
   it kept busy;
 - question: ``Searcher.search`` (analysis, scoring, top-k, excerpts) against bm25s retrieving from
   the same notes with the same tokens (title and body terms, Lucene idf, k1 = 1.2, b = 0.75);
+- hard question: whole sentences of 30-60 characters (cut from the archive's notes, or JSQuAD
+  questions of that length with ``--questions``), ``Searcher.search(q, k=10)`` against analysing
+  the question (fugashi, through notebot's Analyzer), bm25s retrieving 10 and cutting from each
+  hit the first sentence that holds the question's longest term found in it;
 - cold ``notebot ask`` (process start, freshness check, index load, one answer) against a process
   that loads a bm25s index of the same notes memory-mapped, analyses the question and retrieves.
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -42,6 +47,7 @@ import gen_corpus  # noqa: E402  (bench/ is on the path when run as a script)
 from index import notes as notes_mod  # noqa: E402
 from index import generation# noqa: E402
 from index.analyzer import Analyzer  # noqa: E402
+from index.excerpt import sentences  # noqa: E402
 from index.scoring import top_k  # noqa: E402
 from index.search import Searcher  # noqa: E402
 
@@ -52,6 +58,8 @@ ROUNDS = 5
 TURN_NOTES = 20
 COLD_RUNS = 5
 QUESTIONS = 500
+HARD_CHARS = (30, 60)  # a hard question: a whole sentence this long
+HARD_K = 10
 # A bm25s index and the cold-start script that answers from it, like `notebot ask` does.
 BM25S_COLD = """
 import sys
@@ -184,36 +192,103 @@ def builds(corpus: Path, index: Path, src) -> dict:
             "build_summary": full["out"].strip(), **shape}
 
 
+class TokenIds:
+    """Each live note's token ids as bm25s reads them (it counts them, then iterates twice), made
+    one note at a time from the segments' counts: a list per note, all kept, took 5 GB at 100k."""
+
+    def __init__(self, matrices: list, live: np.ndarray):
+        self.matrices, self.live = matrices, live
+
+    def __len__(self):
+        return int(self.live.sum())
+
+    def __iter__(self):
+        n = 0
+        for m in self.matrices:
+            for i in range(m.shape[0]):
+                if self.live[n]:
+                    lo, hi = m.indptr[i], m.indptr[i + 1]
+                    yield np.repeat(m.indices[lo:hi], m.data[lo:hi]).tolist()
+                n += 1
+
+
 def bm25s_index(data: generation.Generation, path: Path):
-    """A bm25s index of the same notes with the same tokens (title and body terms)."""
+    """A bm25s index of the same notes with the same tokens (title and body terms), and the
+    note number of each of its documents."""
     import bm25s
     import scipy.sparse as sp
 
-    corpus = []
+    matrices = []
     live = np.ones(sum(s.n_docs for s in data.segments), dtype=bool)
     live[data.deleted] = False
     for seg in data.segments:
         p = seg.postings
-        counts = np.asarray(p.title, np.int64) + np.asarray(p.body, np.int64)
-        m = sp.csc_matrix((counts, np.asarray(p.notes), np.asarray(p.indptr)),
-                          shape=(seg.n_docs, len(p.indptr) - 1)).tocsr()
-        for i in range(seg.n_docs):
-            lo, hi = m.indptr[i], m.indptr[i + 1]
-            corpus.append(np.repeat(m.indices[lo:hi], m.data[lo:hi]).tolist())
-    corpus = [c for c, alive in zip(corpus, live) if alive]
+        counts = np.asarray(p.title, np.int32) + np.asarray(p.body, np.int32)
+        matrices.append(sp.csc_matrix((counts, np.asarray(p.notes), np.asarray(p.indptr)),
+                                      shape=(seg.n_docs, len(p.indptr) - 1)).tocsr())
     retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
     vocab = dict(zip(data.terms, range(len(data.terms))))
-    retriever.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab), show_progress=False)
+    retriever.index(bm25s.tokenization.Tokenized(ids=TokenIds(matrices, live), vocab=vocab),
+                    show_progress=False)
     shutil.rmtree(path, ignore_errors=True)
     retriever.save(path, show_progress=False)
-    return retriever
+    return retriever, np.flatnonzero(live)
 
 
-def latency(index: Path, questions: list[str], bm25s_dir: Path) -> dict:
-    """Per-question milliseconds (p50, p99): notebot's whole answer and its parts, and bm25s."""
+def hard_questions(data: generation.Generation, n: int, seed: int = 0,
+                   source: Path | None = None) -> list[str]:
+    """``n`` whole sentences of HARD_CHARS characters: JSQuAD questions of that length from
+    ``source``, or else sentences of randomly drawn notes (prose, not list items, headings or
+    code), the same for the same ``seed``."""
+    rng, (lo, hi) = random.Random(seed), HARD_CHARS
+    if source is not None:
+        qas = json.loads(source.read_text(encoding="utf-8"))["data"]
+        pool = [q["question"] for a in qas for p in a["paragraphs"] for q in p["qas"]
+                if lo <= len(q["question"]) <= hi]
+        return [rng.choice(pool) for _ in range(n)]
+    alive = np.setdiff1d(np.arange(sum(s.n_docs for s in data.segments)), data.deleted)
+    out = []
+    while len(out) < n:
+        text = data.doc(int(rng.choice(alive)))["text"]
+        pool = [s for s in sentences(text) if lo <= len(s) <= hi and s[0] not in "-#`"
+                and "=" not in s]
+        if pool:
+            out.append(rng.choice(pool))
+    return out
+
+
+def sentence_with(text: str, terms: list[str]) -> str:
+    """The first sentence of ``text`` that holds the first of ``terms`` found in it (the
+    baseline's excerpt), or its first 100 characters."""
+    for term in terms:
+        at = text.find(term)
+        if at >= 0:
+            start = max(text.rfind(c, 0, at) for c in "。！？\n") + 1
+            ends = [e for e in (text.find(c, at) for c in "。！？\n") if e >= 0]
+            return text[start:min(ends, default=len(text)) + 1]
+    return text[:100]
+
+
+def bm25s_answer(retriever, analyzer: Analyzer, data: generation.Generation, numbers,
+                 question: str, k: int) -> list[str]:
+    """The fugashi + bm25s answer: the question analysed, ``k`` notes retrieved, and from each
+    the sentence that holds the question's longest term it has."""
+    terms = [t for t in analyzer(question) if t in retriever.vocab_dict]
+    if not terms:
+        return []
+    docs, _ = retriever.retrieve([[retriever.vocab_dict[t] for t in terms]], k=k,
+                                 show_progress=False, n_threads=1)
+    longest = sorted(set(terms), key=len, reverse=True)
+    return [sentence_with(data.doc(int(numbers[j]))["text"], longest) for j in docs[0]]
+
+
+def latency(index: Path, questions: list[str], bm25s_dir: Path, seed: int = 0,
+            source: Path | None = None) -> dict:
+    """Per-question milliseconds (p50, p99): notebot's whole answer and its parts, and bm25s;
+    then the hard questions (k = 10, whole sentences), notebot and fugashi + bm25s taking turns."""
     data = generation.load(index)
     searcher = Searcher(data)
-    retriever = bm25s_index(data, bm25s_dir)
+    retriever, numbers = bm25s_index(data, bm25s_dir)
     for q in questions[:20]:
         searcher.search(q)
     whole, analyse, score, bm = [], [], [], []
@@ -235,6 +310,20 @@ def latency(index: Path, questions: list[str], bm25s_dir: Path) -> dict:
         score.append(t3 - t2)
         if ids:
             bm.append(t4 - t3)
+    hard = hard_questions(data, QUESTIONS, seed, source)
+    analyzer = Analyzer()
+    for q in hard[:20]:
+        searcher.search(q, k=HARD_K)
+        bm25s_answer(retriever, analyzer, data, numbers, q, HARD_K)
+    hard_ours, hard_bm = [], []
+    for q in hard:
+        t0 = time.perf_counter()
+        searcher.search(q, k=HARD_K)
+        t1 = time.perf_counter()
+        bm25s_answer(retriever, analyzer, data, numbers, q, HARD_K)
+        t2 = time.perf_counter()
+        hard_ours.append(t1 - t0)
+        hard_bm.append(t2 - t1)
     data.close()
 
     def pct(v, p):
@@ -243,7 +332,10 @@ def latency(index: Path, questions: list[str], bm25s_dir: Path) -> dict:
     return {"q_p50_ms": pct(whole, 50), "q_p99_ms": pct(whole, 99),
             "q_analyse_p50_ms": pct(analyse, 50), "q_score_p50_ms": pct(score, 50),
             "q_score_p99_ms": pct(score, 99),
-            "bm25s_p50_ms": pct(bm, 50), "bm25s_p99_ms": pct(bm, 99)}
+            "bm25s_p50_ms": pct(bm, 50), "bm25s_p99_ms": pct(bm, 99),
+            "hard_p50_ms": pct(hard_ours, 50), "hard_p99_ms": pct(hard_ours, 99),
+            "hard_bm25s_p50_ms": pct(hard_bm, 50), "hard_bm25s_p99_ms": pct(hard_bm, 99),
+            "hard_questions": "jsquad" if source else f"archive sentences, seed {seed}"}
 
 
 def cold(corpus: Path, index: Path, bm25s_dir: Path, question: str) -> dict:
@@ -261,7 +353,7 @@ def cold(corpus: Path, index: Path, bm25s_dir: Path, question: str) -> dict:
             "bm25s_cold_rss_mb": max(r["rss_mb"] for r in theirs)}
 
 
-def measure(label: str, out: Path, src) -> dict:
+def measure(label: str, out: Path, src, seed: int = 0, hard: Path | None = None) -> dict:
     corpus, chars = corpus_for(label, out, src)
     index = out / f"index-{label}"
     texts = note_texts(corpus, ANALYSIS_CHARS)
@@ -272,7 +364,7 @@ def measure(label: str, out: Path, src) -> dict:
     result.update(builds(corpus, index, src))
     print(f"{label}: questions ...", file=sys.stderr)
     questions = gen_corpus.questions(QUESTIONS, src)
-    result.update(latency(index, questions, out / f"bm25s-{label}"))
+    result.update(latency(index, questions, out / f"bm25s-{label}", seed, hard))
     print(f"{label}: cold ask ...", file=sys.stderr)
     result.update(cold(corpus, index, out / f"bm25s-{label}", questions[0]))
     return result
@@ -302,6 +394,14 @@ def table(results: dict) -> str:
             f"{r['bm25s_p99_ms']:.2f} ms | **{r['q_p50_ms'] / r['bm25s_p50_ms']:.2f}×** | "
             f"{r['ask_s']:.2f} s ({r['bm25s_cold_s']:.2f} s) | {r['ask_rss_mb']:.0f} MB "
             f"({r['bm25s_cold_rss_mb']:.0f} MB) |")
+    lines += ["", "| notes | hard question (k = 10, sentence) p50 / p99 | fugashi + bm25s + "
+              "excerpts p50 / p99 | p50 ratio |", "|---|---|---|---|"]
+    for label, r in rows:
+        if "hard_p50_ms" in r:
+            lines.append(
+                f"| {label} | {r['hard_p50_ms']:.2f} / {r['hard_p99_ms']:.2f} ms | "
+                f"{r['hard_bm25s_p50_ms']:.2f} / {r['hard_bm25s_p99_ms']:.2f} ms | "
+                f"**{r['hard_p50_ms'] / r['hard_bm25s_p50_ms']:.2f}×** |")
     return "\n".join(lines)
 
 
@@ -311,13 +411,16 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=BENCH / "out",
                         help="where corpora, indexes and perf.json go (default bench/out)")
     parser.add_argument("--source", type=Path, default=gen_corpus.DEFAULT_SOURCE)
+    parser.add_argument("--questions", type=Path, help="JSQuAD JSON: hard questions from its "
+                        "questions of 30-60 characters (default: sentences of the archive)")
+    parser.add_argument("--seed", type=int, default=0, help="which hard questions")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     src = gen_corpus.Sources(args.source)
     saved = args.out / "perf.json"
     results = json.loads(saved.read_text()) if saved.exists() else {}
     for label in args.sizes:
-        results[label] = measure(label, args.out, src)
+        results[label] = measure(label, args.out, src, args.seed, args.questions)
         saved.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     print(table(results))
 
