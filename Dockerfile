@@ -13,9 +13,12 @@ RUN python3 -m venv /opt/notebot
 WORKDIR /src
 # Dependencies first, from pyproject.toml alone, so that a change to the code reuses this layer.
 COPY pyproject.toml README.md ./
+# (the stub packages' build output goes too: older than the stubs, the copied code would not
+# replace it)
 RUN mkdir index bot && touch index/__init__.py bot/__init__.py \
     && /opt/notebot/bin/pip install --quiet . \
-    && /opt/notebot/bin/pip uninstall --quiet --yes notebot
+    && /opt/notebot/bin/pip uninstall --quiet --yes notebot \
+    && rm -rf index bot build *.egg-info
 COPY index/ index/
 COPY bot/ bot/
 # Not needed to run: pip and setuptools (the final stage gets no way to build anything), and the

@@ -41,3 +41,15 @@ def test_the_adapters_use_only_the_search_cores_public_names():
                 reaching += [f"{path.relative_to(REPO)}:{node.lineno}: import {a.name}"
                              for a in node.names if a.name.startswith("index.")]
     assert reaching == []
+
+
+def test_every_package_of_the_code_is_installed():
+    """pyproject.toml names each package a wheel must hold: a folder left out installs
+    everywhere but in an editable checkout (as in the container image)."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {p.parent.relative_to(REPO).as_posix().replace("/", ".")
+             for top in ("index", "bot") for p in (REPO / top).rglob("__init__.py")}
+    assert listed == found
