@@ -46,7 +46,10 @@ def test_the_adapters_use_only_the_search_cores_public_names():
 def test_every_package_of_the_code_is_installed():
     """pyproject.toml names each package a wheel must hold: a folder left out installs
     everywhere but in an editable checkout (as in the container image)."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # (Python 3.10: the tomli package, a dependency there)
+        import tomli as tomllib
 
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
                  ["packages"])
