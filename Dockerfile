@@ -15,7 +15,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 # (the stub packages' build output goes too: older than the stubs, the copied code would not
 # replace it)
-RUN mkdir index bot && touch index/__init__.py bot/__init__.py \
+RUN mkdir -p index bot/importers \
+    && touch index/__init__.py bot/__init__.py bot/importers/__init__.py \
     && /opt/notebot/bin/pip install --quiet . \
     && /opt/notebot/bin/pip uninstall --quiet --yes notebot \
     && rm -rf index bot build *.egg-info
