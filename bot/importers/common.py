@@ -8,7 +8,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -228,6 +228,21 @@ def _records(f, source: Path, key: str, top: dict) -> Iterator[dict]:
                                f"({str(err).splitlines()[0]})") from None
     except OSError as err:
         raise ExportUnreadable(f"cannot read {source}: {err.strerror or err}") from None
+
+
+def markdown_files(found: Iterable[Entry], report: Report,
+                   suffixes: tuple[str, ...] = (".md", ".markdown")
+                   ) -> Iterator[tuple[Entry, dict, str]]:
+    """The Markdown files among ``found``, each with its front matter and body; the other files
+    are counted as attachments, and those that cannot be read are warned about (Entry.text)."""
+    for entry in found:
+        if not entry.path.name.lower().endswith(suffixes):
+            report.attachments += 1
+            continue
+        content = entry.text(report)
+        if content is not None:
+            meta, body = front_matter(content)
+            yield entry, meta, body
 
 
 def front_matter(text: str) -> tuple[dict, str]:

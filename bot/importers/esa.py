@@ -9,8 +9,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .common import (ExportUnreadable, Post, Report, day, entries, front_matter, tag_list,
-                     text, without_images)
+from .common import (ExportUnreadable, Post, Report, day, entries, markdown_files,
+                     tag_list, text, without_images)
 
 _SUFFIX = re.compile(r"(?:\.html)?\.(?:md|markdown)$", re.IGNORECASE)
 
@@ -18,15 +18,8 @@ _SUFFIX = re.compile(r"(?:\.html)?\.(?:md|markdown)$", re.IGNORECASE)
 def read(source: Path, report: Report) -> Iterator[Post]:
     """Posts of a team's export: the category is the folder, the number the key."""
     found = False
-    for entry in entries(source, report):
+    for entry, meta, body in markdown_files(entries(source, report), report):
         rel = entry.path
-        if not rel.name.lower().endswith((".md", ".markdown")):
-            report.attachments += 1
-            continue
-        body = entry.text(report)
-        if body is None:
-            continue
-        meta, body = front_matter(body)
         if "title" not in meta or not {"number", "published"} & meta.keys():
             report.warnings.append(f"{entry.name}: skipped: no esa front matter "
                                    "(title, number, published)")

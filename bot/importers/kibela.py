@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from .common import (ExportUnreadable, Entry, Post, Report, day, entries, front_matter, text,
-                     without_images)
+from .common import (ExportUnreadable, Entry, Post, Report, day, entries, markdown_files,
+                     text, without_images)
 
 _TOP = re.compile(r"kibela-(.+)-\d+")
 _TITLE = re.compile(r"\s*# +([^\n]*)\n?")
@@ -24,15 +24,8 @@ def read(source: Path, report: Report) -> Iterator[Post]:
     """Notes of a team's export: the first of its folders is the note's folder (else the
     folder it has in the export), its id the key."""
     found = False
-    for entry in _entries(source, report):
+    for entry, meta, body in markdown_files(_entries(source, report), report):
         team, rel = _team(entry.path)
-        if not rel.name.lower().endswith((".md", ".markdown")):
-            report.attachments += 1
-            continue
-        body = entry.text(report)
-        if body is None:
-            continue
-        meta, body = front_matter(body)
         if not _MARKS <= meta.keys():
             report.warnings.append(f"{entry.name}: skipped: no Kibela front matter "
                                    "(id, path, published_at)")

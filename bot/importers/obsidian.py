@@ -8,7 +8,8 @@ from pathlib import Path
 
 from index import NOTE_SUFFIXES
 
-from .common import ExportUnreadable, Post, Report, entries, front_matter, tag_list, text
+from .common import (ExportUnreadable, Post, Report, entries, markdown_files, tag_list,
+                     text)
 
 _WIKILINK = re.compile(r"(!?)\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _INLINE_TAG = re.compile(r"(?<![\w#&])#([^\s#\[\](){}.,;:!?、。]+)")
@@ -19,17 +20,10 @@ def read(source: Path, report: Report) -> Iterator[Post]:
     are attachments."""
     if not source.is_dir():
         raise ExportUnreadable(f"{source} is not a folder; an Obsidian vault is the folder itself")
-    for entry in entries(source, report):
+    shown = (e for e in entries(source, report)
+             if not any(part.startswith(".") for part in e.path.parts))
+    for entry, meta, body in markdown_files(shown, report, NOTE_SUFFIXES):
         rel = entry.path
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if not rel.name.lower().endswith(NOTE_SUFFIXES):
-            report.attachments += 1
-            continue
-        body = entry.text(report)
-        if body is None:
-            continue
-        meta, body = front_matter(body)
         report.attachments += len([m for m in _WIKILINK.finditer(body) if m.group(1)])
         body = _WIKILINK.sub(lambda m: "" if m.group(1) else (m.group(3) or m.group(2)), body)
         tags = tag_list(meta.get("tags") or meta.get("tag") or [])
