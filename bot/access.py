@@ -37,6 +37,8 @@ from typing import Callable, Iterable, Mapping
 
 from index import collection_of
 
+from .config import SLACK_USER_ID
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # (the same parser, as a package)
@@ -55,11 +57,10 @@ ROOT = "(root)"
 # How long a user group's members are kept before Slack is asked again.
 GROUP_TTL_S = 300.0
 
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
 _ID_HELP = {
-    "users": (_USER_ID, "a Slack user id (U… or W…: a profile's ⋮ menu > Copy member ID)"),
+    "users": (SLACK_USER_ID, "a Slack user id (U… or W…: a profile's ⋮ menu > Copy member ID)"),
     "groups": (_GROUP_ID, "a Slack user group id (S…: the group's page > ⋮ > Copy group ID)"),
 }
 _COLLECTION_KEYS = ("private", "users", "groups")

@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
-_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+# A Slack member id (U…, or W… in an Enterprise Grid organisation).
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 
 class ConfigError(Exception):
@@ -109,7 +110,7 @@ def slack(http: bool) -> Slack:
     editors = frozenset(e.strip() for e in env["NOTEBOT_EDITORS"].split(",") if e.strip())
     for editor in sorted(editors):
         # A name or an @handle in place of an id would lock out everyone it means.
-        if not _SLACK_USER_ID.fullmatch(editor):
+        if not SLACK_USER_ID.fullmatch(editor):
             raise ConfigError(f"NOTEBOT_EDITORS has '{editor}', which is not a Slack user id; "
                               "list member ids (U… or W…: a profile's ⋮ menu > Copy member "
                               "ID), separated by commas, or unset it to let everyone save")

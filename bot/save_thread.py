@@ -44,6 +44,9 @@ from slack_sdk.errors import SlackApiError
 
 from index import IndexUnusable, write_atomic
 
+from .config import SLACK_USER_ID
+from .importers.common import clean_name, inside
+
 if TYPE_CHECKING:
     from .slack_app import Bot
 
@@ -64,10 +67,8 @@ CANNOT_READ = ("not_in_channel", "channel_not_found")
 _MARKUP = re.compile(r"<([^<>]*)>|&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _TS = re.compile(r"\d{1,12}\.\d{1,8}")
 _TAG_SEPARATORS = re.compile(r"[,、，]")
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 TEXTS = {
     "title": "ノートに保存",
@@ -190,17 +191,8 @@ def folder_from(raw: str | None) -> str:
     """A folder inside the corpus from what was typed: each part cleaned of separators, control
     characters and leading or trailing dots (so no ``..`` and no hidden folders); ``""`` is the
     corpus itself."""
-    parts = [_clean(p) for p in (raw or "").replace("\\", "/").split("/")]
+    parts = [clean_name(p, 100) for p in (raw or "").replace("\\", "/").split("/")]
     return "/".join(p for p in parts if p)
-
-
-def _clean(part: str) -> str:
-    """A folder name: no separators or control characters, no leading or trailing dots or
-    spaces, at most 100 bytes."""
-    part = " ".join(_UNSAFE.sub(" ", part).split()).strip(". ")
-    while len(part.encode("utf-8")) > 100:
-        part = part[:-1]
-    return part.strip(". ")
 
 
 def file_name(channel: str, thread_ts: str) -> str:
@@ -282,13 +274,6 @@ def find_note(corpus: Path, name: str) -> str | None:
     return None
 
 
-def inside(corpus: Path, rel: str) -> Path | None:
-    """``corpus / rel`` if it resolves inside the corpus (links followed), else None."""
-    root = corpus.resolve()
-    path = (root / rel).resolve()
-    return path if path == root or path.is_relative_to(root) else None
-
-
 def writable(folder: Path) -> bool:
     """Whether a note can be made in ``folder``: it, or the nearest folder above it that exists,
     is writable (a read-only mount is not)."""
@@ -314,7 +299,7 @@ class Names:
         for user in sorted(set(users)):
             with self._lock:
                 name = self._names.get(user)
-            if name is None and _USER_ID.fullmatch(user):
+            if name is None and SLACK_USER_ID.fullmatch(user):
                 name = self._ask(client, user)
             if name:
                 found[user] = name

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from index import write_atomic
 
 from . import esa, hatena, kibela, notion, obsidian, qiita, scrapbox, wordpress
-from .common import ExportUnreadable, Post, Report
+from .common import ExportUnreadable, Post, Report, clean_name, inside
 
 __all__ = ["FORMATS", "ExportUnreadable", "Post", "Report", "run", "write"]
 
@@ -31,26 +30,16 @@ READERS = {"esa": esa.read, "kibela": kibela.read, "qiita": qiita.read,
 FORMATS = tuple(READERS)
 # Where the importer remembers which post it wrote to which file (hidden: never a note).
 RECORD = ".notebot-import.json"
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 def file_name(post: Post) -> str:
     """The post's file, relative to the import folder: its folder, then its title and a short
     hash of its key (so that two posts with one title never meet), cleaned of anything that
     could leave the folder or confuse a file system."""
-    parts = [_clean(p) for p in post.folder.split("/")]
+    parts = [clean_name(p) for p in post.folder.split("/")]
     digest = hashlib.blake2b(post.key.encode("utf-8"), digest_size=4).hexdigest()
-    name = f"{_clean(post.title) or 'untitled'}-{digest}.md"
+    name = f"{clean_name(post.title) or 'untitled'}-{digest}.md"
     return "/".join([p for p in parts if p] + [name])
-
-
-def _clean(part: str) -> str:
-    """A file or folder name from ``part``: no separators or control characters, no leading
-    or trailing dots, and at most 200 bytes (file systems allow 255)."""
-    part = " ".join(_UNSAFE.sub(" ", part).strip().strip(".").split())
-    while len(part.encode("utf-8")) > 200:
-        part = part[:-1]
-    return part.strip(". ")
 
 
 def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
@@ -68,7 +57,7 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
             report.drafts += 1
             continue
         rel = file_name(post)
-        path = _inside(root, rel)
+        path = inside(root, rel)
         if path is None or path.suffix != ".md":
             report.warnings.append(f"{post.key}: skipped: its file would be outside {into}")
             continue
@@ -79,7 +68,7 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
         written.add(rel)
         data = post.markdown().encode("utf-8")
         old = before.get(post.key)
-        if old and old != rel and (gone := _inside(root, old)) and gone.is_file():
+        if old and old != rel and (gone := inside(root, old)) and gone.is_file():
             gone.unlink()  # retitled: the new name replaces the old one
         try:
             same = path.read_bytes() == data
@@ -94,7 +83,7 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
         write_atomic(path, data)
     for key, rel in before.items():
         if key not in now:
-            if prune and (gone := _inside(root, rel)) and gone.is_file():
+            if prune and (gone := inside(root, rel)) and gone.is_file():
                 gone.unlink()
                 report.pruned += 1
             else:
@@ -103,12 +92,6 @@ def write(posts: Iterable[Post], into: Path, include_drafts: bool = False,
     write_atomic(into / RECORD, json.dumps(now, ensure_ascii=False, indent=1).encode())
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _inside(root: Path, rel: str) -> Path | None:
-    """``root / rel`` if it resolves inside ``root`` (links followed), else None."""
-    path = (root / rel).resolve()
-    return path if path.is_relative_to(root) else None
 
 
 def _read_record(into: Path) -> dict[str, str]:

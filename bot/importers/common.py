@@ -163,6 +163,27 @@ def _safe(name: str) -> bool:
     return not name.startswith(("/", "\\")) and ".." not in parts and ":" not in parts[0]
 
 
+# ---------------------------------------------------------------- names and places in the corpus
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def clean_name(part: str, max_bytes: int = 200) -> str:
+    """A file or folder name from ``part``: no separators or control characters, no leading
+    or trailing dots, and at most ``max_bytes`` bytes (file systems allow 255)."""
+    part = " ".join(_UNSAFE.sub(" ", part).strip().strip(".").split())
+    while len(part.encode("utf-8")) > max_bytes:
+        part = part[:-1]
+    return part.strip(". ")
+
+
+def inside(root: Path, rel: str) -> Path | None:
+    """``root / rel`` if it resolves inside ``root`` (links followed), else None."""
+    root = root.resolve()
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) else None
+
+
 # ---------------------------------------------------------------- pieces of posts
 
 # ![alt](src) and <img ... alt="alt" ...>: both become their alt text
