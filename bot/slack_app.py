@@ -140,7 +140,7 @@ class Bot:
         title, with a button to see them in full; ``full`` shows them in full at once.
         ``context``: the question a thread started with, searched along with this one.
         ``collections``: the only ones answers may come from (see scope; None: all)."""
-        search = f"{question} {context}" if context and context != question else question
+        search = _searched(question, context)
         try:
             # (one more than shown, to know whether there are more: it needs no excerpt)
             ballots = self.votes.ballots()  # (answers learn from the votes: index/votes.py)
@@ -165,7 +165,7 @@ class Bot:
         collection outside ``posted``: sharing it would then share other notes than it showed."""
         if posted is None or seen == posted:
             return False
-        search = f"{question} {context}" if context and context != question else question
+        search = _searched(question, context)
         hits = self.searcher.search(search, k=self.k, offset=offset, excerpts=0,
                                     collections=seen, votes=self.votes.ballots())
         return any(access.collection_of(h.path) not in posted for h in hits)
@@ -403,6 +403,13 @@ def on_vote(ack, body, action, context):
 
 
 # ---------------------------------------------------------------- helpers
+
+def _searched(question: str, context: str | None) -> str:
+    """What is searched for ``question`` asked in a thread begun with ``context``: both, so
+    that a follow-up is answered in its thread's topic (the same for an answer and for the
+    check before sharing it)."""
+    return f"{question} {context}" if context and context != question else question
+
 
 def _ask(bot: Bot, client, context, event, question: str, thread_ts,
          thread_question: str | None = None):
